@@ -1,0 +1,242 @@
+"""Reads the original HICO-DET inputs of TIN (the ``Data/`` folder) into records.
+
+Files, relative to ``data_dir`` (the layout of TIN's ``script/download_dataset.sh``):
+
+- ``Trainval_GT_HICO_with_pose.pkl``  list of ``[image_id, [hoi ids], hbox, obox, _, pose]``
+- ``Trainval_Neg_HICO_with_pose.pkl`` dict ``image_id -> [[image_id, noint_hoi, hbox, obox, hois, cls, score, pose], ...]``
+- ``Test_Faster_RCNN_R-50-PFN_2x_HICO_DET_with_pose.pkl`` dict ``image_id -> [[image_id, 'Human'|'Object', box, nan, cls, score, pose], ...]``
+- ``hico_20160224_det/anno_bbox.mat`` (test ground truth, rare split), ``hico_20160224_det/anno.mat`` (image labels, for Known-Object)
+- ``hico_20160224_det/images/{train2015,test2015}/HICO_{train,test}2015_%08d.jpg``
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+
+import numpy as np
+
+from data_prep.sources import common
+from data_prep.sources.common import ProblemLog
+from tin_jax.data import classes
+from tin_jax.data.records import Detections, ImageRecord, PairSet
+from tin_jax.io import hico_mat
+from tin_jax.io.errors import DataFormatError
+from tin_jax.io.safe_pickle import load_pickle
+
+TRAIN_GT = "Trainval_GT_HICO_with_pose.pkl"
+TRAIN_NEG = "Trainval_Neg_HICO_with_pose.pkl"
+TEST_DET = "Test_Faster_RCNN_R-50-PFN_2x_HICO_DET_with_pose.pkl"
+ROOT = "hico_20160224_det"
+ANNO_BBOX = f"{ROOT}/anno_bbox.mat"
+ANNO = f"{ROOT}/anno.mat"
+NUM_LABELS = 600
+
+
+def image_filename(split: str, image_id: int) -> str:
+    return f"HICO_{split}2015_{image_id:08d}.jpg"
+
+
+def image_path(data_dir: str, split: str, image_id: int) -> str:
+    return os.path.join(data_dir, ROOT, "images", f"{split}2015", image_filename(split, image_id))
+
+
+def image_id_from_filename(name: str, where: str) -> int:
+    m = re.fullmatch(r"HICO_(?:train|test)2015_(\d{8})\.jpg", name)
+    if not m:
+        raise DataFormatError(f"{where}: unexpected image file name {name!r}")
+    return int(m.group(1))
+
+
+def _pair_set(rows: list[dict]) -> PairSet:
+    if not rows:
+        return PairSet.empty()
+    return PairSet(
+            human_boxes=np.stack([r["hbox"] for r in rows]).astype(np.float32),
+            object_boxes=np.stack([r["obox"] for r in rows]).astype(np.float32),
+            object_classes=np.array([r["cls"] for r in rows], np.int64),
+            labels=[r["labels"] for r in rows],
+            poses=np.stack([r["pose"] for r in rows]).astype(np.float32),
+            pose_valid=np.array([r["pose_valid"] for r in rows], bool),
+            scores=np.array([r["score"] for r in rows], np.float32),
+            person_labels=[r.get("person_labels", []) for r in rows],
+    )
+
+
+def _hoi_object(hois: list[int], where: str) -> int:
+    objs = {int(classes.HOI_TO_OBJECT[h]) for h in hois}
+    if len(objs) != 1:
+        raise DataFormatError(f"{where}: HOI ids {hois} belong to different objects {sorted(objs)}")
+    return objs.pop()
+
+
+def parse_train_gt(gt, path: str, log: ProblemLog) -> dict[int, list[dict]]:
+    """Groups the GT pairs by image, in file order (TIN's ``changeForm`` order)."""
+    if not isinstance(gt, list):
+        raise DataFormatError(f"{path}: expected a list of GT pairs, got {type(gt).__name__}")
+    by_image: dict[int, list[dict]] = collections.OrderedDict()
+    for i, entry in enumerate(gt):
+        where = f"{path}: entry {i}"
+        try:
+            e = common.as_sequence(entry, where, "GT entry", 6)
+            image_id = common.as_int(e[0], where, "image id")
+            where = f"{path}: entry {i} (image {image_id})"
+            hois = common.id_list(e[1], where, "HOI", NUM_LABELS)
+            pose, pose_valid = common.as_pose(e[5], where)
+            row = dict(hbox=common.as_box(e[2], where, "human box"),
+                                  obox=common.as_box(e[3], where, "object box"),
+                                  cls=_hoi_object(hois, where), labels=hois, pose=pose,
+                                  pose_valid=pose_valid, score=1.0, index=i)
+        except DataFormatError as err:
+            log.bad(str(err))
+            continue
+        by_image.setdefault(image_id, []).append(row)
+    return by_image
+
+
+def parse_train_neg(neg, path: str, log: ProblemLog) -> dict[int, list[dict]]:
+    if not isinstance(neg, dict):
+        raise DataFormatError(f"{path}: expected a dict image_id -> negative pairs, got {type(neg).__name__}")
+    out: dict[int, list[dict]] = {}
+    for key, entries in neg.items():
+        image_id = common.as_int(key, path, "dict key (image id)")
+        where0 = f"{path}: image {image_id}"
+        if not isinstance(entries, (list, tuple)):
+            log.bad(f"{where0}: expected a list of negative pairs, got {type(entries).__name__}")
+            continue
+        rows = []
+        for j, entry in enumerate(entries):
+            where = f"{where0} pair {j}"
+            try:
+                e = common.as_sequence(entry, where, "negative pair", 8)
+                hoi = common.id_list(e[1], where, "no_interaction HOI", NUM_LABELS)
+                pose, pose_valid = common.as_pose(e[7], where)
+                rows.append(dict(hbox=common.as_box(e[2], where, "human box"),
+                                                  obox=common.as_box(e[3], where, "object box"),
+                                                  cls=common.object_class(e[5], where), labels=hoi,
+                                                  pose=pose, pose_valid=pose_valid,
+                                                  score=common.as_float(e[6], where, "object score")))
+            except DataFormatError as err:
+                log.bad(str(err))
+        out[image_id] = rows
+    return out
+
+
+def parse_test_detections(det, path: str, log: ProblemLog) -> dict[int, Detections]:
+    if not isinstance(det, dict):
+        raise DataFormatError(f"{path}: expected a dict image_id -> detections, got {type(det).__name__}")
+    out = {}
+    for key, entries in det.items():
+        image_id = common.as_int(key, path, "dict key (image id)")
+        where0 = f"{path}: image {image_id}"
+        if not isinstance(entries, (list, tuple)):
+            log.bad(f"{where0}: expected a list of detections, got {type(entries).__name__}")
+            continue
+        boxes, human, cls, scores, poses, valid = [], [], [], [], [], []
+        for j, entry in enumerate(entries):
+            where = f"{where0} detection {j}"
+            try:
+                e = common.as_sequence(entry, where, "detection", 7)
+                kind = e[1].decode("latin1") if isinstance(e[1], bytes) else e[1]
+                if kind not in ("Human", "Object"):
+                    raise DataFormatError(f"{where}: kind must be 'Human' or 'Object', got {kind!r:.40}")
+                box = common.as_box(e[2], where, "box")
+                c = common.object_class(e[4], where)
+                s = common.as_float(e[5], where, "score")
+                pose, pv = common.as_pose(e[6], where)
+            except DataFormatError as err:
+                log.bad(str(err))
+                continue
+            boxes.append(box); human.append(kind == "Human"); cls.append(c)
+            scores.append(s); poses.append(pose); valid.append(pv)
+        if boxes:
+            out[image_id] = Detections(np.stack(boxes), np.array(human, bool), np.array(cls, np.int64),
+                                                                  np.array(scores, np.float32), np.stack(poses), np.array(valid, bool))
+        else:
+            out[image_id] = Detections.empty()
+    return out
+
+
+def _test_gt(img: "hico_mat.HicoImageAnno", where: str, log: ProblemLog) -> PairSet:
+    """Every visible connection of the test annotation as a single-label pair.
+
+    The .mat holds 1-based MATLAB pixels; records are 0-based like the pickles.
+    Annotator duplicates are kept (the official evaluation does not merge them).
+    """
+    rows = []
+    for hoi in img.hois:
+        if hoi.invis:
+            continue
+        for k, (hi, oi) in enumerate(np.asarray(hoi.connections, np.int64).reshape(-1, 2)):
+            hbox = np.asarray(hoi.human_boxes[hi], np.float32) - 1
+            obox = np.asarray(hoi.object_boxes[oi], np.float32) - 1
+            rows.append(dict(hbox=hbox, obox=obox, cls=int(classes.HOI_TO_OBJECT[hoi.hoi_id]),
+                                              labels=[int(hoi.hoi_id)], pose=np.zeros(51, np.float32),
+                                              pose_valid=False, score=1.0))
+    return _pair_set(rows)
+
+
+def read(data_dir: str, log: ProblemLog) -> dict:
+    """Returns ``{'splits': {'train': [...], 'test': [...]}, 'metadata': {...}}``."""
+    j = lambda p: os.path.join(data_dir, p)
+    gt_by_image = parse_train_gt(load_pickle(j(TRAIN_GT)), j(TRAIN_GT), log)
+    neg_by_image = parse_train_neg(load_pickle(j(TRAIN_NEG)), j(TRAIN_NEG), log)
+    det_by_image = parse_test_detections(load_pickle(j(TEST_DET)), j(TEST_DET), log)
+    anno = hico_mat.read_anno_bbox_mat(j(ANNO_BBOX))
+    labels = hico_mat.read_anno_mat(j(ANNO))
+
+    train = []
+    for image_id, rows in gt_by_image.items():
+        neg_rows = neg_by_image.get(image_id, [])
+        train.append(ImageRecord(
+                image_id=image_id, filename=image_filename("train", image_id),
+                path=image_path(data_dir, "train", image_id),
+                gt=_pair_set(rows), neg=_pair_set(neg_rows), det=Detections.empty()))
+
+    test_col = {name: k for k, name in enumerate(labels.list_test)}
+    anno_test = np.asarray(labels.anno_test)
+    test, seen = [], set()
+    for k, img in enumerate(anno.test):
+        where = f"{j(ANNO_BBOX)}: bbox_test[{k}] ({img.filename})"
+        image_id = image_id_from_filename(img.filename, where)
+        seen.add(image_id)
+        col = test_col.get(img.filename)
+        if col is None:
+            log.bad(f"{j(ANNO)}: list_test has no entry for {img.filename}")
+            positives = []
+        else:
+            positives = np.flatnonzero(anno_test[:, col] == 1).tolist()
+        test.append(ImageRecord(
+                image_id=image_id, filename=img.filename,
+                path=image_path(data_dir, "test", image_id),
+                gt=_test_gt(img, where, log), neg=PairSet.empty(),
+                det=det_by_image.get(image_id, Detections.empty()),
+                positive_hois=positives))
+    for image_id in det_by_image:
+        if image_id not in seen:
+            log.bad(f"{j(TEST_DET)}: image {image_id} is not a test image of {j(ANNO_BBOX)}")
+
+    train_counts = np.zeros(NUM_LABELS, np.int64)
+    for rows in gt_by_image.values():
+        for r in rows:
+            for h in r["labels"]:
+                train_counts[h] += 1
+    rare_counts = hico_mat.count_train_instances(anno)
+    metadata = dict(
+            dataset="hico",
+            num_labels=NUM_LABELS,
+            label_names=[f"{v} {o}" for v, o in classes.HICO_HOIS],
+            verbs=list(classes.HICO_VERBS),
+            objects=list(classes.COCO_OBJECTS),
+            hoi_to_verb=classes.HOI_TO_VERB.tolist(),
+            hoi_to_object=classes.HOI_TO_OBJECT.tolist(),
+            hoi_range_by_object=classes.HOI_RANGE_BY_OBJECT.tolist(),
+            no_interaction_hois=list(classes.NO_INTERACTION_HOIS),
+            train_pair_counts=train_counts.tolist(),
+            train_negative_pairs=int(sum(len(v) for k, v in neg_by_image.items() if k in gt_by_image)),
+            negative_only_images_ignored=int(sum(1 for k in neg_by_image if k not in gt_by_image)),
+            official_train_instances=np.asarray(rare_counts).tolist(),
+            rare_hois=np.flatnonzero(np.asarray(rare_counts) < 10).tolist(),
+    )
+    return dict(splits={"train": train, "test": test}, metadata=metadata)

@@ -1,0 +1,47 @@
+"""Shared fixtures: one small synthetic dataset, generated and converted once per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def run_module(*args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Runs ``python -m <args>`` from the repo root, capturing output."""
+    proc = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def raw_dir(tmp_path_factory) -> str:
+    """A small synthetic Data/ folder in the original formats (HICO and V-COCO)."""
+    out = str(tmp_path_factory.mktemp("raw"))
+    run_module("data_prep.make_synthetic", "--out", out, "--seed", "3",
+               "--hico_train", "40", "--hico_test", "16", "--vcoco_train", "24", "--vcoco_test", "12")
+    return out
+
+
+@pytest.fixture(scope="session")
+def hico_dir(raw_dir, tmp_path_factory) -> str:
+    out = str(tmp_path_factory.mktemp("hico"))
+    run_module("data_prep.convert", "--dataset", "hico", "--data_dir", raw_dir, "--out_dir", out,
+               "--images_per_shard", "8", "--num_workers", "2", "--no_progress")
+    return out
+
+
+@pytest.fixture()
+def raw_copy(raw_dir, tmp_path) -> str:
+    """A private copy of the raw folder that a test may corrupt."""
+    dst = str(tmp_path / "raw")
+    shutil.copytree(raw_dir, dst)
+    return dst

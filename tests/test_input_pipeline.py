@@ -1,0 +1,138 @@
+"""The tf.data pipeline against a transcription of TIN's blob builder, plus resume/sharding."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.reference import tin_blobs
+from tin_jax.data import input_pipeline as ip
+
+HICO_GT = "Trainval_GT_HICO_with_pose.pkl"
+HICO_NEG = "Trainval_Neg_HICO_with_pose.pkl"
+
+
+def _load_py2(path):
+    with open(path, "rb") as f:
+        return pickle.load(f, encoding="latin1")
+
+
+def _take(ds, n):
+    return [b for _, b in zip(range(n), ds.as_numpy_iterator())]
+
+
+@pytest.fixture(scope="module")
+def originals(raw_dir):
+    gt = _load_py2(os.path.join(raw_dir, HICO_GT))
+    neg = _load_py2(os.path.join(raw_dir, HICO_NEG))
+    chunks = {}
+    for chunk in tin_blobs.changeForm(gt, 5):
+        chunks.setdefault(chunk[0][0], []).append(chunk)
+    return chunks, neg
+
+
+def test_examples_match_original_blob_builder(raw_dir, hico_dir, originals):
+    chunks, neg = originals
+    cfg = ip.PipelineConfig(data_dir=hico_dir, seed=11, shuffle_buffer=16)
+    ds, facts = ip.train_dataset(cfg)
+    p = facts["max_pairs"]
+    for b in _take(ds, 16):
+        image_id, chunk, epoch = int(b["image_id"][0]), int(b["chunk"][0]), int(b["epoch"][0])
+        im = cv2.imread(os.path.join(raw_dir, "hico_20160224_det/images/train2015",
+                                     f"HICO_train2015_{image_id:08d}.jpg"))
+        blob, shape = tin_blobs.image_blob(im)
+        rng = np.random.default_rng([cfg.seed, epoch, image_id, chunk])
+        randint = lambda a, b_: int(rng.integers(a, b_ + 1))
+        sample = lambda pop, k: [list(pop)[i] for i in rng.permutation(len(pop))[:k]]
+        pattern, hb, ob, act, num_pos, binary = tin_blobs.Augmented_HO_Neg_HICO_pose_pattern_version2(
+            chunks[image_id][chunk], neg, shape, 15, 60, randint, sample)
+        n = len(hb)
+        assert int(b["num_pos"][0]) == num_pos
+        np.testing.assert_array_equal(b["pair_mask"][0], (np.arange(p) < n).astype(np.float32))
+        np.testing.assert_array_equal(b["human_boxes"][0, :n], hb[:, 1:])
+        np.testing.assert_array_equal(b["object_boxes"][0, :n], ob[:, 1:])
+        np.testing.assert_array_equal(b["labels"][0, :n], act.astype(np.float32))
+        np.testing.assert_array_equal(b["binary"][0, :n], binary.astype(np.float32))
+        np.testing.assert_array_equal(b["patterns"][0, :n], pattern)
+        assert not b["patterns"][0, n:].any() and not b["labels"][0, n:].any()
+        h, w = shape[:2]
+        np.testing.assert_array_equal(b["image_hw"][0], [h, w])
+        np.testing.assert_array_equal(b["image"][0, :h, :w], blob[0])  # as cv2.imread + mean
+        assert not b["image"][0, h:].any() and not b["image"][0, :, w:].any()
+        assert tuple(b["image"].shape[1:3]) in set(map(tuple, ip.DEFAULT_BUCKETS))
+
+
+def _keys(batches):
+    return [(int(b["image_id"][0]), int(b["chunk"][0]), int(b["epoch"][0])) for b in batches]
+
+
+def test_one_epoch_covers_every_chunk_once(hico_dir, originals):
+    chunks, _ = originals
+    cfg = ip.PipelineConfig(data_dir=hico_dir, seed=1, shuffle_buffer=8)
+    ds, facts = ip.train_dataset(cfg)
+    per_epoch = facts["chunks_per_epoch"]
+    assert per_epoch == sum(len(v) for v in chunks.values())
+    keys = _keys(_take(ds, per_epoch + 1))
+    assert sorted(k[:2] for k in keys[:per_epoch]) == sorted(
+        (i, c) for i, v in chunks.items() for c in range(len(v)))
+    assert {k[2] for k in keys[:per_epoch]} == {0} and keys[per_epoch][2] == 1
+
+
+def test_deterministic_and_seed_dependent(hico_dir):
+    mk = lambda seed: _take(ip.train_dataset(ip.PipelineConfig(data_dir=hico_dir, seed=seed))[0], 6)
+    a, b, c = mk(5), mk(5), mk(6)
+    assert _keys(a) == _keys(b)
+    for x, y in zip(a, b):
+        for k in x:
+            np.testing.assert_array_equal(x[k], y[k])
+    assert _keys(a) != _keys(c)
+
+
+def test_resume_at_exact_position_across_epochs(hico_dir):
+    cfg = ip.PipelineConfig(data_dir=hico_dir, seed=2, local_batch_size=2)
+    ds, facts = ip.train_dataset(cfg)
+    steps_per_epoch = facts["chunks_per_epoch"] // 2
+    start = steps_per_epoch - 1  # the resumed stream crosses into the next epoch
+    full = _take(ds, start + 4)[start:]
+    resumed = _take(ip.train_dataset(cfg, start_step=start)[0], 4)
+    for x, y in zip(full, resumed):
+        assert x.keys() == y.keys()
+        for k in x:
+            np.testing.assert_array_equal(x[k], y[k], err_msg=k)
+
+
+@pytest.mark.parametrize("count", [2, 3])
+def test_hosts_read_disjoint_complete_shares(hico_dir, count):
+    keys, total = [], 0
+    for index in range(count):
+        cfg = ip.PipelineConfig(data_dir=hico_dir, seed=4, shuffle_buffer=4)
+        ds, facts = ip.train_dataset(cfg, process_index=index, process_count=count)
+        keys += [k[:2] for k in _keys(_take(ds, facts["chunks_per_epoch"]))]
+        total += facts["chunks_per_epoch"]
+    info = ip.load_info(hico_dir)
+    expected = sum(-(-g // 5) for s in info.shards("train") for g in s["gt_counts"])
+    assert total == expected and len(set(keys)) == len(keys) == expected
+
+
+def test_max_long_side_scales_image_and_boxes(hico_dir):
+    base = _take(ip.train_dataset(ip.PipelineConfig(data_dir=hico_dir, seed=3))[0], 1)[0]
+    small = _take(ip.train_dataset(ip.PipelineConfig(data_dir=hico_dir, seed=3,
+                                                     max_long_side=160))[0], 1)[0]
+    h, w = base["image_hw"][0]
+    s = float(small["scale"][0])
+    assert s == pytest.approx(160 / max(h, w))
+    assert max(small["image_hw"][0]) == 160
+    np.testing.assert_allclose(small["human_boxes"], base["human_boxes"] * s, rtol=1e-6)
+    np.testing.assert_array_equal(small["patterns"], base["patterns"])
+
+
+def test_bucket_choice():
+    buckets = ((320, 480), (480, 480), (480, 640))
+    assert ip.bucket_for(300, 400, buckets, 256) == (320, 480)
+    assert ip.bucket_for(330, 400, buckets, 256) == (480, 480)
+    assert ip.bucket_for(470, 600, buckets, 256) == (480, 640)
+    assert ip.bucket_for(700, 900, buckets, 256) == (768, 1024)

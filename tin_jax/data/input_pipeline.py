@@ -1,0 +1,294 @@
+"""tf.data input pipeline over the converted TFRecords (one host's share).
+
+Training stream, per host:
+
+  shards (this host's slice) -> per-epoch seeded shuffle of files and of chunks
+  -> one element per TIN chunk (<= 5 GT pairs of one image)
+  -> decode image, sample pairs (``sampling.sample_chunk``), pad pairs to a fixed count
+  -> batch -> pad images to a size bucket -> prefetch
+
+Everything random is seeded from ``(seed, epoch, ...)``, so the stream is a pure
+function of the seed, and ``start_step`` resumes it exactly: the epoch length is
+known from the manifest, so a restart rebuilds the current epoch and skips the
+elements already consumed (only their records are read, nothing is decoded).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Iterator, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from tin_jax.data import features, sampling
+from tin_jax.data.records import POSE_LEN, PairSet
+
+# BGR means of the original (cfg.PIXEL_MEANS), subtracted from cv2's BGR image.
+PIXEL_MEANS_BGR = (102.9801, 115.9465, 122.7717)
+DEFAULT_BUCKETS = ((320, 480), (480, 320), (480, 480), (480, 640), (640, 480), (640, 640),
+                   (800, 800), (1024, 1024))
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    data_dir: str
+    split: str = "train"
+    local_batch_size: int = 1  # images per host per step
+    seed: int = 0
+    shuffle: bool = True  # False gives TIN's fixed order (still repeated)
+    shuffle_buffer: int = 512  # in chunks
+    image_buckets: Sequence[tuple[int, int]] = DEFAULT_BUCKETS
+    bucket_fallback_multiple: int = 256  # images larger than every bucket
+    max_long_side: int | None = None  # None = original resolution, as TIN
+    sampling: sampling.SamplingConfig = sampling.SamplingConfig()
+    num_parallel_calls: int = -1  # tf.data.AUTOTUNE
+    prefetch: int = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    manifest: dict
+    metadata: dict
+
+    @property
+    def num_labels(self) -> int:
+        return int(self.metadata["num_labels"])
+
+    def shards(self, split: str) -> list[dict]:
+        try:
+            return self.manifest["splits"][split]["shards"]
+        except KeyError:
+            raise ValueError(f"split {split!r} not in the manifest; have "
+                             f"{sorted(self.manifest['splits'])}") from None
+
+
+def load_info(data_dir: str) -> DatasetInfo:
+    """Reads ``manifest.json`` and ``metadata.json`` written by the converter."""
+    paths = [os.path.join(data_dir, n) for n in ("manifest.json", "metadata.json")]
+    for p in paths:
+        if not os.path.exists(p):
+            raise FileNotFoundError(f"{p}: missing; convert the dataset first "
+                                    "(python -m data_prep.convert ...)")
+    with open(paths[0]) as f:
+        manifest = json.load(f)
+    with open(paths[1]) as f:
+        metadata = json.load(f)
+    return DatasetInfo(manifest, metadata)
+
+
+@dataclasses.dataclass(frozen=True)
+class HostShare:
+    """Which files (and which records within them) one host reads."""
+    files: list[str]
+    record_shard: tuple[int, int] | None  # (count, index) for ds.shard, or None
+    gt_counts: list[int]  # GT pairs per image this host reads, in file order
+
+
+def host_share(info: DatasetInfo, data_dir: str, split: str, process_index: int,
+               process_count: int) -> HostShare:
+    shards = info.shards(split)
+    if len(shards) >= process_count:
+        mine = shards[process_index::process_count]
+        return HostShare([os.path.join(data_dir, s["file"]) for s in mine], None,
+                         [g for s in mine for g in s["gt_counts"]])
+    counts = [g for s in shards for g in s["gt_counts"]]
+    return HostShare([os.path.join(data_dir, s["file"]) for s in shards],
+                     (process_count, process_index), counts[process_index::process_count])
+
+
+def chunks_per_epoch(gt_counts: Sequence[int], chunk_size: int) -> int:
+    return int(sum(sampling.num_chunks(g, chunk_size) for g in gt_counts))
+
+
+def bucket_for(height: int, width: int, buckets: Sequence[tuple[int, int]],
+               multiple: int) -> tuple[int, int]:
+    """Smallest bucket (by area) holding the image, else sizes rounded up to ``multiple``."""
+    fits = [b for b in buckets if b[0] >= height and b[1] >= width]
+    if fits:
+        return min(fits, key=lambda b: (b[0] * b[1], b))
+    up = lambda v: -(-v // multiple) * multiple
+    return up(height), up(width)
+
+
+def _pairs_from_arrays(prefix: str, ex: dict) -> PairSet:
+    counts = ex[f"{prefix}/label_counts"]
+    flat = ex[f"{prefix}/labels"]
+    pcounts = ex[f"{prefix}/person_label_counts"]
+    pflat = ex[f"{prefix}/person_labels"]
+    ragged = lambda c, f: [f[e - n:e].tolist() for n, e in zip(c, np.cumsum(c))]
+    return PairSet(
+        human_boxes=ex[f"{prefix}/human_boxes"].reshape(-1, 4),
+        object_boxes=ex[f"{prefix}/object_boxes"].reshape(-1, 4),
+        object_classes=ex[f"{prefix}/object_classes"],
+        labels=ragged(counts, flat),
+        poses=ex[f"{prefix}/poses"].reshape(-1, POSE_LEN),
+        pose_valid=ex[f"{prefix}/pose_valid"].astype(bool),
+        scores=ex[f"{prefix}/scores"],
+        person_labels=ragged(pcounts, pflat) if len(pcounts) else [],
+    )
+
+
+_PAIR_KEYS = ("human_boxes", "object_boxes", "object_classes", "label_counts", "labels",
+              "person_label_counts", "person_labels", "poses", "pose_valid", "scores")
+
+
+def sample_padded(ex: dict, chunk: int, epoch: int, height: int, width: int, seed: int,
+                  num_labels: int, cfg: sampling.SamplingConfig) -> dict[str, np.ndarray]:
+    """Numpy side of the pipeline: one chunk's pairs padded to ``cfg.max_pairs``."""
+    gt = _pairs_from_arrays("gt", ex)
+    neg = _pairs_from_arrays("neg", ex)
+    rng = np.random.default_rng([seed, epoch, int(ex["image_id"]), chunk])
+    s = sampling.sample_chunk(gt, neg, chunk, (height, width), num_labels, rng, cfg)
+    p, n = cfg.max_pairs, len(s["labels"])
+    if n > p:  # impossible with the original constants; keep positives first
+        raise ValueError(f"{n} pairs exceed max_pairs={p}")
+    pad = lambda a: np.concatenate([a, np.zeros((p - n,) + a.shape[1:], a.dtype)])
+    out = {k: pad(v) for k, v in s.items() if k != "num_pos"}
+    out["pair_mask"] = pad(np.ones((n,), np.float32))
+    out["num_pos"] = s["num_pos"]
+    return out
+
+
+def decode_image_bgr(encoded: tf.Tensor) -> tf.Tensor:
+    """Decodes to float32 BGR minus the original pixel means, bit-identical to the original.
+
+    ``cv2.imread`` decodes JPEGs with libjpeg's accurate integer DCT; TF's default
+    is the fast one (pixels differ by up to ~5), hence ``INTEGER_ACCURATE``. The
+    mean is subtracted in float64 and rounded once, as numpy's in-place
+    ``float32 -= float64`` does.
+    """
+    rgb = tf.cond(
+        tf.io.is_jpeg(encoded),
+        lambda: tf.io.decode_jpeg(encoded, channels=3, dct_method="INTEGER_ACCURATE"),
+        lambda: tf.io.decode_image(encoded, channels=3, expand_animations=False, dtype=tf.uint8))
+    bgr = tf.cast(tf.reverse(rgb, axis=[-1]), tf.float64)
+    return tf.cast(bgr - tf.constant(PIXEL_MEANS_BGR, tf.float64), tf.float32)
+
+
+def _sample_fn(cfg: PipelineConfig, num_labels: int):
+    scfg = cfg.sampling
+    p = scfg.max_pairs
+    out_specs = [
+        ("human_boxes", tf.float32, [p, 4]), ("object_boxes", tf.float32, [p, 4]),
+        ("labels", tf.float32, [p, num_labels]), ("person_labels", tf.float32, [p, num_labels]),
+        ("binary", tf.float32, [p, 2]), ("patterns", tf.float32, [p, 64, 64, 3]),
+        ("pair_mask", tf.float32, [p]), ("num_pos", tf.int32, []),
+    ]
+    in_keys = [f"{pre}/{k}" for pre in ("gt", "neg") for k in _PAIR_KEYS]
+
+    def np_fn(image_id, chunk, epoch, height, width, *arrays):
+        ex = dict(zip(in_keys, arrays), image_id=image_id)
+        s = sample_padded(ex, int(chunk), int(epoch), int(height), int(width), cfg.seed,
+                          num_labels, scfg)
+        return [s[k].astype(dt.as_numpy_dtype) for k, dt, _ in out_specs]
+
+    def fn(elem):
+        ex, chunk, epoch = elem["example"], elem["chunk"], elem["epoch"]
+        image = decode_image_bgr(ex["image/encoded"])
+        height, width = tf.shape(image)[0], tf.shape(image)[1]
+        outs = tf.numpy_function(
+            np_fn, [ex["image/id"], chunk, epoch, height, width] + [ex[k] for k in in_keys],
+            [dt for _, dt, _ in out_specs], stateful=False)
+        res = {}
+        for (k, _, shape), v in zip(out_specs, outs):
+            res[k] = tf.ensure_shape(v, shape)
+        scale = tf.constant(1.0, tf.float32)
+        if cfg.max_long_side:
+            long_side = tf.cast(tf.maximum(height, width), tf.float32)
+            scale = tf.minimum(1.0, cfg.max_long_side / long_side)
+            new_hw = tf.cast(tf.round(tf.cast(tf.stack([height, width]), tf.float32) * scale), tf.int32)
+            image = tf.image.resize(image, new_hw, method="bilinear")
+            res["human_boxes"] *= scale
+            res["object_boxes"] *= scale
+        res["image"] = image
+        res["image_hw"] = tf.shape(image)[:2]
+        res["scale"] = scale
+        res["image_id"] = ex["image/id"]
+        res["chunk"] = chunk
+        res["epoch"] = epoch
+        return res
+
+    return fn
+
+
+def _chunks(ex: dict, chunk_size: int, epoch: tf.Tensor) -> tf.data.Dataset:
+    n = tf.shape(ex["gt/label_counts"], out_type=tf.int64)[0]
+    k = (n + chunk_size - 1) // chunk_size
+    return tf.data.Dataset.range(k).map(lambda c: dict(example=ex, chunk=c, epoch=epoch))
+
+
+def _epoch_dataset(share: HostShare, cfg: PipelineConfig, epoch: tf.Tensor) -> tf.data.Dataset:
+    seed = tf.cast(cfg.seed, tf.int64) * 1_000_003 + epoch
+    files = tf.data.Dataset.from_tensor_slices(share.files)
+    if cfg.shuffle and not share.record_shard:  # every host must see one file order
+        files = files.shuffle(len(share.files), seed=seed, reshuffle_each_iteration=False)
+    ds = tf.data.TFRecordDataset(files, num_parallel_reads=None)
+    if share.record_shard:
+        ds = ds.shard(*share.record_shard)
+    ds = ds.map(features.parse_example)
+    ds = ds.flat_map(lambda ex: _chunks(ex, cfg.sampling.chunk_size, epoch))
+    if cfg.shuffle:
+        ds = ds.shuffle(cfg.shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
+    return ds
+
+
+def _pad_to_bucket(cfg: PipelineConfig):
+    buckets = [tuple(b) for b in cfg.image_buckets]
+
+    def bucket_np(h, w):
+        return np.array(bucket_for(int(h), int(w), buckets, cfg.bucket_fallback_multiple), np.int32)
+
+    def fn(batch):
+        hw = tf.reduce_max(batch["image_hw"], axis=0)
+        target = tf.numpy_function(bucket_np, [hw[0], hw[1]], tf.int32, stateful=False)
+        target = tf.ensure_shape(target, [2])
+        img = batch["image"]
+        shape = tf.shape(img)
+        img = tf.pad(img, [[0, 0], [0, target[0] - shape[1]], [0, target[1] - shape[2]], [0, 0]])
+        return dict(batch, image=img)
+
+    return fn
+
+
+def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: int = 0,
+                  process_count: int = 1) -> tuple[tf.data.Dataset, dict]:
+    """Infinite training stream for one host, positioned at ``start_step``.
+
+    Returns the dataset and facts about it (``chunks_per_epoch``, ``num_labels``).
+    Each element is a dict of batched arrays with a leading ``local_batch_size``
+    axis: ``image`` (B, H, W, 3) padded to a bucket, ``image_hw`` the real size,
+    per-pair arrays of ``max_pairs`` rows with ``pair_mask``, and ``num_pos``.
+    """
+    info = load_info(cfg.data_dir)
+    share = host_share(info, cfg.data_dir, cfg.split, process_index, process_count)
+    per_epoch = chunks_per_epoch(share.gt_counts, cfg.sampling.chunk_size)
+    if per_epoch == 0:
+        raise ValueError(f"{cfg.data_dir}: split {cfg.split!r} has no GT pairs for host "
+                         f"{process_index}/{process_count}")
+    consumed = start_step * cfg.local_batch_size
+    first_epoch, offset = divmod(consumed, per_epoch)
+    first = _epoch_dataset(share, cfg, tf.constant(first_epoch, tf.int64)).skip(offset)
+    rest = tf.data.Dataset.range(first_epoch + 1, np.iinfo(np.int64).max).flat_map(
+        lambda e: _epoch_dataset(share, cfg, e))
+    ds = first.concatenate(rest)
+    ds = ds.map(_sample_fn(cfg, info.num_labels), num_parallel_calls=cfg.num_parallel_calls,
+                deterministic=True)
+    ds = ds.padded_batch(cfg.local_batch_size, drop_remainder=True)
+    ds = ds.map(_pad_to_bucket(cfg))
+    options = tf.data.Options()
+    options.deterministic = True
+    options.experimental_optimization.map_parallelization = True
+    ds = ds.with_options(options).prefetch(cfg.prefetch)
+    return ds, dict(chunks_per_epoch=per_epoch, num_labels=info.num_labels,
+                    max_pairs=cfg.sampling.max_pairs)
+
+
+def iterate_records(data_dir: str, split: str) -> Iterator:
+    """Yields every :class:`~tin_jax.data.records.ImageRecord` of a split (numpy, in order)."""
+    info = load_info(data_dir)
+    files = [os.path.join(data_dir, s["file"]) for s in info.shards(split)]
+    for raw in tf.data.TFRecordDataset(files).map(features.parse_example).as_numpy_iterator():
+        yield features.decode_numpy(raw), raw["image/encoded"]
