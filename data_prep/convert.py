@@ -19,14 +19,15 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads, here and in workers
 
+import concurrent.futures
 import dataclasses
 import glob
 import hashlib
 import json
 import logging
 import math
-import multiprocessing
 import pickle
+import threading
 import shutil
 import sys
 from typing import Any, Sequence
@@ -51,7 +52,7 @@ def shard_name(split: str, index: int, count: int) -> str:
 
 
 def write_json_atomic(path: str, obj: Any) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
+    tmp = f"{path}.tmp-{os.getpid()}-{threading.get_ident()}"
     with open(tmp, "w") as f:
         json.dump(obj, f, indent=1, sort_keys=True)
         f.write("\n")
@@ -155,7 +156,7 @@ def write_shard(task: ShardTask) -> dict:
         if stats.get("fingerprint") == task.fingerprint:
             return stats
     log = ProblemLog(task.skip_bad)
-    tmp = os.path.join(task.out_dir, f".{task.name}.tmp-{os.getpid()}")
+    tmp = os.path.join(task.out_dir, f".{task.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     counts = dict(num_images=0, num_gt_pairs=0, num_neg_pairs=0, num_detections=0)
     gt_counts = []  # per written image: the pipeline derives epoch lengths from it
     try:
@@ -255,20 +256,22 @@ def convert(dataset: str, data_dir: str, out_dir: str, *, skip_bad: bool = False
                 stats_by_name[t.name] = write_shard(t)
                 bar.update(len(t.records))
         else:
-            ctx = multiprocessing.get_context("spawn")
-            pool = ctx.Pool(num_workers)
-            try:
-                by_name = {t.name: t for t in tasks}
-                for st in pool.imap_unordered(write_shard, tasks):
-                    stats_by_name[st["file"]] = st
-                    bar.update(len(by_name[st["file"]].records))
-                pool.close()
-            except BaseException:
-                pool.terminate()
-                raise
-            finally:
-                pool.join()
-                _clean_tmp(out_dir)
+            # Threads, not processes: JPEG validation (PIL), file I/O, hashing and
+            # TFRecord writing release the GIL, and workers skip a TensorFlow import.
+            with concurrent.futures.ThreadPoolExecutor(num_workers) as pool:
+                futures = {pool.submit(write_shard, t): t for t in tasks}
+                try:
+                    for fut in concurrent.futures.as_completed(futures):
+                        st = fut.result()
+                        stats_by_name[st["file"]] = st
+                        bar.update(len(futures[fut].records))
+                except BaseException:
+                    for f in futures:
+                        f.cancel()
+                    raise
+                finally:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    _clean_tmp(out_dir)
 
     splits = {}
     skipped = list(log.messages)
