@@ -144,6 +144,15 @@ def read_image(path: str) -> tuple[bytes, int, int]:
     return data, height, width
 
 
+def _fault_injection_point(task: ShardTask, written: int) -> None:
+    """Test hook: ``TIN_JAX_CONVERT_KILL_AT=<shard>:<records>`` SIGKILLs the process
+    when shard number <shard> has written <records> records (an interruption at a
+    known point, for the resume test)."""
+    spec = os.environ.get("TIN_JAX_CONVERT_KILL_AT")
+    if spec and spec == f"{task.index}:{written}" and task.split == "train":
+        os.kill(os.getpid(), 9)
+
+
 def write_shard(task: ShardTask) -> dict:
     """Writes one shard (in a worker process) and returns its stats."""
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -168,6 +177,7 @@ def write_shard(task: ShardTask) -> dict:
                     log.bad(f"{e} (image {rec.image_id})")
                     continue
                 rec = _check_boxes(rec, width, height, log)
+                _fault_injection_point(task, counts["num_images"])
                 writer.write(features.encode_example(rec, data, height, width))
                 counts["num_images"] += 1
                 counts["num_gt_pairs"] += rec.gt.size
