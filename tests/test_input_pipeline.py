@@ -55,14 +55,16 @@ def test_examples_match_original_blob_builder(raw_dir, hico_dir, originals):
         np.testing.assert_array_equal(b["pair_mask"][0], (np.arange(p) < n).astype(np.float32))
         np.testing.assert_array_equal(b["human_boxes"][0, :n], hb[:, 1:])
         np.testing.assert_array_equal(b["object_boxes"][0, :n], ob[:, 1:])
-        np.testing.assert_array_equal(b["labels"][0, :n], act.astype(np.float32))
-        np.testing.assert_array_equal(b["binary"][0, :n], binary.astype(np.float32))
-        np.testing.assert_array_equal(b["patterns"][0, :n], pattern)
+        np.testing.assert_array_equal(b["labels"][0, :n], act)
+        np.testing.assert_array_equal(b["binary"][0, :n], binary)
+        np.testing.assert_array_equal(ip.decode_patterns(b["patterns"][0, :n]), pattern)
         assert not b["patterns"][0, n:].any() and not b["labels"][0, n:].any()
         h, w = shape[:2]
         np.testing.assert_array_equal(b["image_hw"][0], [h, w])
-        np.testing.assert_array_equal(b["image"][0, :h, :w], blob[0])  # as cv2.imread + mean
-        assert not b["image"][0, h:].any() and not b["image"][0, :, w:].any()
+        np.testing.assert_array_equal(b["image"][0, :h, :w], im)  # bit-identical to cv2.imread
+        norm = ip.normalize_image(b["image"], b["image_hw"])
+        np.testing.assert_allclose(norm[0, :h, :w], blob[0], rtol=0, atol=1e-5)  # float32 vs float64 mean
+        assert not norm[0, h:].any() and not norm[0, :, w:].any()
         assert tuple(b["image"].shape[1:3]) in set(map(tuple, ip.DEFAULT_BUCKETS))
 
 

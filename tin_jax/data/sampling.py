@@ -23,6 +23,9 @@ from tin_jax.data.records import PairSet
 CHUNK_SIZE = 5  # TIN's interval_divide
 POS_AUGMENT = 15
 NEG_SELECT = 60
+# Every value of an interaction pattern is a multiple of 1/20 (boxes 1, no-pose
+# fill 0.05, limb gray levels 0.15..0.95), so k/20 is stored as the byte k.
+PATTERN_SCALE = 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +41,11 @@ class SamplingConfig:
     def max_pairs(self) -> int:
         """Largest possible pair count: positives (pos_augment + chunk_size) + negatives."""
         return self.pos_augment + self.chunk_size + self.neg_select
+
+
+def encode_patterns(patterns: np.ndarray) -> np.ndarray:
+    """float32 patterns -> uint8 (exact: ``k / 20`` in float32 is the original value)."""
+    return np.rint(patterns * PATTERN_SCALE).astype(np.uint8)
 
 
 def num_chunks(num_gt: int, chunk_size: int = CHUNK_SIZE) -> int:
