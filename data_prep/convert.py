@@ -15,10 +15,6 @@ to an uninterrupted run because every shard is a pure function of its inputs.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads, here and in workers
-
 import concurrent.futures
 import dataclasses
 import glob
@@ -26,10 +22,11 @@ import hashlib
 import json
 import logging
 import math
+import os
 import pickle
-import threading
 import shutil
 import sys
+import threading
 from typing import Any, Sequence
 
 from data_prep.sources.common import ProblemLog
@@ -303,8 +300,13 @@ def convert(dataset: str, data_dir: str, out_dir: str, *, skip_bad: bool = False
 
 
 def format_summary(manifest: dict, metadata: dict) -> str:
-    lines = [f"dataset {manifest['dataset']}: {metadata['num_labels']} classes, "
-                      f"{len(metadata.get('rare_hois', []))} rare"]
+    counts = metadata.get("train_pair_counts", [])
+    line = (f"dataset {manifest['dataset']}: {metadata['num_labels']} classes, "
+            f"{sum(1 for c in counts if c > 0)} with training pairs")
+    if "official_train_instances" in metadata:  # HICO-DET's Rare split (< 10 instances)
+        inst = metadata["official_train_instances"]
+        line += f", {sum(1 for c in inst if 0 < c < 10)} rare (1-9 training instances)"
+    lines = [line]
     lines.append(f"{'split':<8}{'images':>9}{'GT pairs':>10}{'neg pairs':>11}{'detections':>12}{'shards':>8}")
     for split, s in manifest["splits"].items():
         lines.append(f"{split:<8}{s['num_images']:>9}{s['num_gt_pairs']:>10}{s['num_neg_pairs']:>11}"
