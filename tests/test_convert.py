@@ -276,3 +276,48 @@ def test_skip_bad_counts_in_manifest(case, raw_copy, tmp_path):
                "--num_workers", "1", "--no_progress", "--skip_bad")
     manifest = json.load(open(os.path.join(out, "manifest.json")))
     assert manifest["skipped"]["count"] == 1, manifest["skipped"]
+
+
+def test_vcoco_conversion_matches_raw_files(raw_dir, tmp_path):
+    from tin_jax.data import classes
+    from tin_jax.io import vcoco_json
+    out = str(tmp_path / "vcoco")
+    proc = run_module("data_prep.convert", "--dataset", "vcoco", "--data_dir", raw_dir, "--out_dir",
+                      out, "--images_per_shard", "8", "--no_progress")
+    assert "dataset vcoco: 29 classes" in proc.stdout
+    gt = _load_py2(os.path.join(raw_dir, "Trainval_GT_VCOCO_with_pose.pkl"))
+    det = _load_py2(os.path.join(raw_dir, "Test_Faster_RCNN_R-50-PFN_2x_VCOCO_with_pose.pkl"))
+    train = _records(out, "train")
+    by_image = {}
+    for e in gt:
+        by_image.setdefault(e[0], []).append(e)
+    assert sorted(train) == sorted(by_image)
+    for image_id, entries in by_image.items():
+        rec, _ = train[image_id]
+        assert rec.filename == f"COCO_train2014_{image_id:012d}.jpg"
+        assert [list(e[1]) for e in entries] == rec.gt.labels
+        assert [list(e[4]) for e in entries] == rec.gt.person_labels
+        np.testing.assert_allclose(rec.gt.human_boxes, np.stack([e[2] for e in entries]).astype(np.float32))
+    test = _records(out, "test")
+    ids = [int(x) for x in open(os.path.join(raw_dir, "v-coco/data/splits/vcoco_test.ids")).read().split()]
+    assert sorted(test) == sorted(ids)
+    # Test GT pairs straight from the json files: every positive (action, role) with an object.
+    tables = json.load(open(os.path.join(raw_dir, "v-coco/data/vcoco/vcoco_test.json")))
+    coco = json.load(open(os.path.join(raw_dir, "v-coco/data/instances_vcoco_all_2014.json")))
+    anns = {a["id"]: a for a in coco["annotations"]}
+    expected = {i: [] for i in ids}
+    for t in tables:
+        roles = np.array(t["role_object_id"]).reshape(len(t["role_name"]), -1).T
+        for k, image_id in enumerate(t["image_id"]):
+            if not t["label"][k]:
+                continue
+            for r, role in enumerate(t["role_name"][1:], start=1):
+                if roles[k, r]:
+                    expected[image_id].append(
+                        (classes.VCOCO_CLASSES.index(f"{t['action_name']}_{role}"), anns[roles[k, r]]["bbox"][:2]))
+    assert sum(map(len, expected.values())) > len(ids) // 2
+    for image_id, pairs in expected.items():
+        rec, _ = test[image_id]
+        got = [(rec.gt.labels[i][0], rec.gt.object_boxes[i][:2].tolist()) for i in range(rec.gt.size)]
+        assert sorted(got) == sorted(pairs)
+        assert rec.det.size == len(det.get(image_id, []))

@@ -138,3 +138,26 @@ def test_bucket_choice():
     assert ip.bucket_for(330, 400, buckets, 256) == (480, 480)
     assert ip.bucket_for(470, 600, buckets, 256) == (480, 640)
     assert ip.bucket_for(700, 900, buckets, 256) == (768, 1024)
+
+
+def test_vcoco_pipeline_labels(raw_dir, tmp_path):
+    from tests.conftest import run_module
+    out = str(tmp_path / "vcoco")
+    run_module("data_prep.convert", "--dataset", "vcoco", "--data_dir", raw_dir, "--out_dir", out,
+               "--no_progress")
+    gt = _load_py2(os.path.join(raw_dir, "Trainval_GT_VCOCO_with_pose.pkl"))
+    by_image = {}
+    for e in gt:
+        by_image.setdefault(e[0], []).append(e)
+    ds, facts = ip.train_dataset(ip.PipelineConfig(data_dir=out, seed=0))
+    assert facts["num_labels"] == 29
+    for b in _take(ds, 8):
+        n, pos = int(b["pair_mask"][0].sum()), int(b["num_pos"][0])
+        chunk = by_image[int(b["image_id"][0])][5 * int(b["chunk"][0]):][:5]
+        assert not b["labels"][0, pos:n].any()  # V-COCO negatives: all-zero labels
+        assert not b["person_labels"][0, pos:n].any()
+        want_labels = {tuple(sorted(e[1])) for e in chunk}
+        want_person = {tuple(sorted(e[4])) for e in chunk}
+        assert {tuple(np.flatnonzero(r)) for r in b["labels"][0, :pos]} == want_labels
+        assert {tuple(np.flatnonzero(r)) for r in b["person_labels"][0, :pos]} == want_person
+        np.testing.assert_array_equal(b["binary"][0, :n, 0], np.arange(n) < pos)

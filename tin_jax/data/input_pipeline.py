@@ -285,6 +285,9 @@ def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: in
     widened on the device.
     """
     info = load_info(cfg.data_dir)
+    if cfg.sampling.negatives_use_stored_label is None:
+        cfg = dataclasses.replace(cfg, sampling=dataclasses.replace(
+            cfg.sampling, negatives_use_stored_label=info.metadata["dataset"] == "hico"))
     share = host_share(info, cfg.data_dir, cfg.split, process_index, process_count)
     per_epoch = chunks_per_epoch(share.gt_counts, cfg.sampling.chunk_size)
     if per_epoch == 0:

@@ -34,8 +34,8 @@ class SamplingConfig:
     pos_augment: int = POS_AUGMENT
     neg_select: int = NEG_SELECT
     # HICO: negatives are labelled one-hot at their no_interaction HOI (Neg[1]).
-    # V-COCO: negatives get all-zero labels.
-    negatives_use_stored_label: bool = True
+    # V-COCO: negatives get all-zero labels. None: decided by the dataset.
+    negatives_use_stored_label: bool | None = None
 
     @property
     def max_pairs(self) -> int:
@@ -93,7 +93,7 @@ def sample_chunk(gt: PairSet, neg: PairSet, chunk_index: int, image_hw: tuple[in
     for j in chosen:
         hb.append(neg.human_boxes[j][None].astype(np.float64))
         ob.append(neg.object_boxes[j][None].astype(np.float64))
-        labels.append(neg.labels[j] if cfg.negatives_use_stored_label else [])
+        labels.append(neg.labels[j] if cfg.negatives_use_stored_label is not False else [])
         person.append([])
         poses.append(neg.poses[j] if neg.pose_valid[j] else None)
 

@@ -1,0 +1,231 @@
+"""SlimResNet50 + TF checkpoint import against a direct TF transcription of slim resnet_v1_50.
+
+The reference is written with ``tf.nn`` ops and ``tf.compat.v1`` variables in the scopes of the
+original graph (tf_slim cannot build batch_norm on TF 2.x), so the saved checkpoint has exactly
+the variable names of tf-faster-rcnn / TIN checkpoints.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+import jax.numpy as jnp  # noqa: E402
+from flax import nnx  # noqa: E402
+
+from tin_jax.checkpoints import (  # noqa: E402
+    CheckpointMismatchError,
+    load_slim_resnet,
+    slim_variable_names,
+)
+from tin_jax.checkpoints.tf_import import TF_TRAINING_STATE  # noqa: E402
+from tin_jax.models import Res5, SlimBlock, SlimResNet50, frozen_param_filter  # noqa: E402
+
+v1 = tf.compat.v1
+EPS = 1.001e-5
+BLOCKS = (("block1", 64, 3, 2), ("block2", 128, 4, 2), ("block3", 256, 6, 1))
+
+
+class _Init:
+    """Random weights and non-trivial BN statistics from one numpy generator.
+
+    One channel in eight gets a tiny moving variance (1e-6..1e-4, gamma scaled to match), as
+    dead channels in trained nets have; that makes the outputs sensitive to eps 1e-5 vs 1.001e-5.
+    """
+
+    def __init__(self, seed: int):
+        self.rng = np.random.default_rng(seed)
+
+    def weights(self, shape):
+        value = self.rng.normal(0, np.sqrt(2.0 / np.prod(shape[:-1])), shape)
+        return v1.get_variable("weights", initializer=value.astype(np.float32))
+
+    def batch_norm(self, depth):
+        var = self.rng.uniform(0.5, 2.0, depth)
+        gamma = self.rng.uniform(0.5, 1.5, depth)
+        tiny = self.rng.random(depth) < 0.125
+        var[tiny] = 10.0 ** self.rng.uniform(-6, -4, tiny.sum())
+        gamma[tiny] *= np.sqrt(var[tiny])
+        values = dict(gamma=gamma, beta=self.rng.normal(0, 0.2, depth),
+                      moving_mean=self.rng.normal(0, 0.2, depth), moving_variance=var)
+        with v1.variable_scope("BatchNorm"):
+            return {n: v1.get_variable(n, initializer=v.astype(np.float32))
+                    for n, v in values.items()}
+
+
+def _conv_bn(init, x, scope, depth, k, stride, relu, same=True):
+    """slim conv2d (``same=False``: SAME padding) / conv2d_same (explicit pad when strided) + BN."""
+    with v1.variable_scope(scope):
+        w = init.weights([k, k, int(x.shape[-1]), depth])
+        if stride > 1 and same:
+            beg = (k - 1) // 2
+            x = tf.pad(x, [[0, 0], [beg, k - 1 - beg], [beg, k - 1 - beg], [0, 0]])
+            y = tf.nn.conv2d(x, w, [1, stride, stride, 1], "VALID")
+        else:
+            y = tf.nn.conv2d(x, w, [1, stride, stride, 1], "SAME")
+        stats = init.batch_norm(depth)
+        y = tf.nn.batch_normalization(y, stats["moving_mean"], stats["moving_variance"],
+                                      stats["beta"], stats["gamma"], EPS)
+        return tf.nn.relu(y) if relu else y
+
+
+def _bottleneck(init, x, depth, base, stride):
+    with v1.variable_scope("bottleneck_v1"):
+        if int(x.shape[-1]) == depth:
+            shortcut = x if stride == 1 else tf.nn.max_pool2d(x, 1, stride, "VALID")
+        else:
+            shortcut = _conv_bn(init, x, "shortcut", depth, 1, stride, False, same=False)
+        r = _conv_bn(init, x, "conv1", base, 1, 1, True, same=False)
+        r = _conv_bn(init, r, "conv2", base, 3, stride, True)
+        r = _conv_bn(init, r, "conv3", depth, 1, 1, False, same=False)
+        return tf.nn.relu(shortcut + r)
+
+
+def _block(init, x, scope, base, units, stride):
+    with v1.variable_scope(scope):
+        for i in range(units):
+            with v1.variable_scope(f"unit_{i + 1}"):
+                x = _bottleneck(init, x, 4 * base, base, stride if i == units - 1 else 1)
+    return x
+
+
+def _write_reference(path: str, image: np.ndarray, crops: np.ndarray, seed: int = 0):
+    """Builds conv1..block3 and block4, saves the checkpoint, returns (head, block4(crops))."""
+    init = _Init(seed)
+    with tf.Graph().as_default(), v1.Session() as sess:
+        x = tf.constant(image)
+        with v1.variable_scope("resnet_v1_50"):
+            net = _conv_bn(init, x, "conv1", 64, 7, 2, True)
+            net = tf.pad(net, [[0, 0], [1, 1], [1, 1], [0, 0]])
+            net = tf.nn.max_pool2d(net, 3, 2, "VALID")
+            for scope, base, units, stride in BLOCKS:
+                net = _block(init, net, scope, base, units, stride)
+            res5 = _block(init, tf.constant(crops), "block4", 512, 3, 1)
+        variables = v1.global_variables()
+        sess.run(v1.variables_initializer(variables))
+        v1.train.Saver(var_list={v.op.name: v for v in variables}).save(sess, path)
+        return sess.run([net, res5])
+
+
+def _close(actual, expected, rel=1e-4):
+    actual = np.asarray(actual, np.float64)
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(actual, expected, rtol=rel, atol=rel * scale)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    rng = np.random.default_rng(1)
+    # H odd, W even: with W=126 every strided conv sees an even width, where conv2d_same's
+    # explicit padding differs from TF 'SAME'; H exercises the odd case.
+    image = rng.normal(0, 50, (1, 97, 126, 3)).astype(np.float32)
+    crops = rng.normal(0, 1, (2, 7, 7, 1024)).astype(np.float32)
+    path = str(tmp_path_factory.mktemp("ckpt") / "resnet_v1_50.ckpt")
+    head, res5 = _write_reference(path, image, crops)
+    return dict(path=path, image=image, crops=crops, head=head, res5=res5)
+
+
+def _abstract(fn):
+    """Shapes only: loading fills every array, so skip the (slow) random init."""
+    return nnx.eval_shape(fn)
+
+
+def test_checkpoint_names_are_the_original_ones(reference):
+    names = tf.train.load_checkpoint(reference["path"]).get_variable_to_shape_map()
+    assert names["resnet_v1_50/conv1/weights"] == [7, 7, 3, 64]
+    assert "resnet_v1_50/conv1/BatchNorm/moving_variance" in names
+    assert "resnet_v1_50/block1/unit_1/bottleneck_v1/shortcut/weights" in names
+    assert "resnet_v1_50/block1/unit_3/bottleneck_v1/shortcut/weights" not in names  # subsample
+    assert names["resnet_v1_50/block4/unit_3/bottleneck_v1/conv3/BatchNorm/gamma"] == [2048]
+
+
+def test_head_and_block4_match_tf(reference):
+    model = _abstract(lambda: SlimResNet50(rngs=nnx.Rngs(0)))
+    report = load_slim_resnet(reference["path"], model)
+    assert len(report.loaded) == len(nnx.to_flat_state(nnx.state(model))) and not report.unused
+    head = model.image_to_head(jnp.asarray(reference["image"]))
+    assert head.shape == (1, 7, 8, 1024) and reference["head"].shape == head.shape
+    _close(head, reference["head"])
+    res5 = model.block4(jnp.asarray(reference["crops"]))
+    assert res5.shape == (2, 7, 7, 2048)
+    _close(res5, reference["res5"])
+
+
+def test_block5_initialised_from_block4(reference):
+    """TIN Restore_flag=5: object res5 (scope block5) from the checkpoint's block4."""
+    trunk = _abstract(lambda: SlimResNet50(with_block4=False, rngs=nnx.Rngs(0)))
+    res5_h = _abstract(lambda: Res5(scope="block4", rngs=nnx.Rngs(0)))
+    res5_o = _abstract(lambda: Res5(scope="block5", rngs=nnx.Rngs(0)))
+    report = load_slim_resnet(reference["path"], {"trunk": trunk, "res5_h": res5_h, "res5_o": res5_o},
+                              block_map={"block5": ("block5", "block4")})
+    assert report.loaded["res5_o/unit_1/conv1/conv/kernel"] == \
+        "resnet_v1_50/block4/unit_1/bottleneck_v1/conv1/weights"
+    crops = jnp.asarray(reference["crops"])
+    _close(res5_o(crops), reference["res5"])
+    np.testing.assert_array_equal(res5_o(crops), res5_h(crops))
+    _close(trunk.image_to_head(jnp.asarray(reference["image"])), reference["head"])
+
+
+def test_partial_load_needs_ignore_or_allow_unused(reference):
+    res5 = _abstract(lambda: Res5(scope="block4", rngs=nnx.Rngs(0)))
+    with pytest.raises(CheckpointMismatchError, match="resnet_v1_50/conv1/weights"):
+        load_slim_resnet(reference["path"], res5)
+    report = load_slim_resnet(reference["path"], res5,
+                              ignore=[r"resnet_v1_50/(conv1|block[123])/.*", *TF_TRAINING_STATE])
+    assert not report.unused and report.ignored
+    report = load_slim_resnet(reference["path"], res5, allow_unused=True)
+    assert "resnet_v1_50/conv1/weights" in report.unused
+
+
+def test_bfloat16_compute_stays_close(reference):
+    model = _abstract(lambda: SlimResNet50(dtype=jnp.bfloat16, rngs=nnx.Rngs(0)))
+    load_slim_resnet(reference["path"], model)
+    assert {v.get_value().dtype for _, v in nnx.to_flat_state(nnx.state(model))} == {np.dtype(np.float32)}
+    res5 = model.block4(jnp.asarray(reference["crops"]))
+    assert res5.dtype == jnp.bfloat16
+    err = np.abs(np.asarray(res5, np.float32) - reference["res5"]).max()
+    assert err < 0.05 * np.abs(reference["res5"]).max()
+
+
+def test_mismatch_error_lists_missing_and_extra(tmp_path):
+    """One error names the missing variable, the extra one and the shape mismatch."""
+    small = SlimBlock(8, 4, 2, 2, scope="block4", rngs=nnx.Rngs(0))
+    shapes = {p: v.get_value().shape for p, v in nnx.to_flat_state(nnx.state(small))}
+    values = {f"resnet_v1_50/{n}": np.ones(shapes[p], np.float32)
+              for p, n in slim_variable_names(small).items()}
+    missing = "resnet_v1_50/block4/unit_2/bottleneck_v1/conv2/weights"
+    bad_shape = "resnet_v1_50/block4/unit_1/bottleneck_v1/conv3/BatchNorm/gamma"
+    del values[missing]
+    values[bad_shape] = np.ones([3], np.float32)
+    values["resnet_v1_50/block4/unit_3/bottleneck_v1/conv1/weights"] = np.ones([1, 1, 16, 4], np.float32)
+    values["global_step"] = np.zeros([], np.float32)
+    path = str(tmp_path / "bad.ckpt")
+    with tf.Graph().as_default(), v1.Session() as sess:
+        variables = {n: tf.Variable(v, name=n.replace("/", "_")) for n, v in values.items()}
+        sess.run(v1.global_variables_initializer())
+        v1.train.Saver(var_list=variables).save(sess, path)
+
+    with pytest.raises(CheckpointMismatchError) as err:
+        load_slim_resnet(path, small)
+    msg = str(err.value)
+    assert missing in msg and "not in checkpoint" in msg
+    assert "resnet_v1_50/block4/unit_3/bottleneck_v1/conv1/weights" in msg
+    assert "global_step" in msg
+    assert bad_shape in msg and "model (16,), checkpoint (3,)" in msg
+    assert len(err.value.unfilled) == 1 and len(err.value.unmatched) == 2
+    assert len(err.value.shape_mismatch) == 1
+
+
+def test_frozen_param_filter_matches_conv1_and_block1():
+    model = _abstract(lambda: SlimResNet50(rngs=nnx.Rngs(0)))
+    frozen = frozen_param_filter()
+    params = [p for p, _ in nnx.to_flat_state(nnx.state(model, nnx.Param))]
+    heads = {p[0] for p in params if frozen(p)}
+    assert heads == {"conv1", "block1"}
+    assert not frozen(("block2", "unit_1", "conv1", "conv", "kernel"))
+    assert frozen(("backbone", "conv1", "conv", "kernel"))
+    trainable = nnx.state(model, nnx.All(nnx.Param, nnx.Not(frozen)))
+    assert {p[0] for p, _ in nnx.to_flat_state(trainable)} == {"block2", "block3", "block4"}
+    assert not nnx.to_flat_state(nnx.state(model, nnx.All(nnx.Param, lambda p, v: "bn" in p)))
