@@ -1,16 +1,23 @@
-"""tf.data input pipeline over the converted TFRecords (one host's share).
+"""tf.data input pipeline over the converted TFRecords (one host's part of each batch).
 
-Training stream, per host:
+Training stream:
 
-  shards (this host's slice) -> per-epoch seeded shuffle of files and of chunks
-  -> one element per TIN chunk (<= 5 GT pairs of one image)
+  all shards -> per-epoch seeded shuffle of files and of chunks
+  -> one element per TIN chunk (<= 5 GT pairs of one image): the GLOBAL order
+  -> this host keeps its slice of every global batch (nothing else is decoded)
   -> decode image, sample pairs (``sampling.sample_chunk``), pad pairs to a fixed count
   -> batch -> pad images to a size bucket -> prefetch
+
+Every host walks the same global order and takes positions
+``[i*L, (i+1)*L)`` of each global batch of ``L * process_count`` chunks, so a
+global batch is the same whatever the number of hosts: training on 1 or N hosts
+(or resuming on another topology) sees identical data. Each host reads every
+record (cheap: no decoding) and decodes only its own.
 
 Everything random is seeded from ``(seed, epoch, ...)``, so the stream is a pure
 function of the seed, and ``start_step`` resumes it exactly: the epoch length is
 known from the manifest, so a restart rebuilds the current epoch and skips the
-elements already consumed (only their records are read, nothing is decoded).
+elements already consumed.
 """
 
 from __future__ import annotations
@@ -77,26 +84,6 @@ def load_info(data_dir: str) -> DatasetInfo:
     with open(paths[1]) as f:
         metadata = json.load(f)
     return DatasetInfo(manifest, metadata)
-
-
-@dataclasses.dataclass(frozen=True)
-class HostShare:
-    """Which files (and which records within them) one host reads."""
-    files: list[str]
-    record_shard: tuple[int, int] | None  # (count, index) for ds.shard, or None
-    gt_counts: list[int]  # GT pairs per image this host reads, in file order
-
-
-def host_share(info: DatasetInfo, data_dir: str, split: str, process_index: int,
-               process_count: int) -> HostShare:
-    shards = info.shards(split)
-    if len(shards) >= process_count:
-        mine = shards[process_index::process_count]
-        return HostShare([os.path.join(data_dir, s["file"]) for s in mine], None,
-                         [g for s in mine for g in s["gt_counts"]])
-    counts = [g for s in shards for g in s["gt_counts"]]
-    return HostShare([os.path.join(data_dir, s["file"]) for s in shards],
-                     (process_count, process_index), counts[process_index::process_count])
 
 
 def chunks_per_epoch(gt_counts: Sequence[int], chunk_size: int) -> int:
@@ -239,14 +226,12 @@ def _chunks(ex: dict, chunk_size: int, epoch: tf.Tensor) -> tf.data.Dataset:
     return tf.data.Dataset.range(k).map(lambda c: dict(example=ex, chunk=c, epoch=epoch))
 
 
-def _epoch_dataset(share: HostShare, cfg: PipelineConfig, epoch: tf.Tensor) -> tf.data.Dataset:
+def _epoch_dataset(files: list[str], cfg: PipelineConfig, epoch: tf.Tensor) -> tf.data.Dataset:
     seed = tf.cast(cfg.seed, tf.int64) * 1_000_003 + epoch
-    files = tf.data.Dataset.from_tensor_slices(share.files)
-    if cfg.shuffle and not share.record_shard:  # every host must see one file order
-        files = files.shuffle(len(share.files), seed=seed, reshuffle_each_iteration=False)
+    files = tf.data.Dataset.from_tensor_slices(files)
+    if cfg.shuffle:
+        files = files.shuffle(len(files), seed=seed, reshuffle_each_iteration=False)
     ds = tf.data.TFRecordDataset(files, num_parallel_reads=None)
-    if share.record_shard:
-        ds = ds.shard(*share.record_shard)
     ds = ds.map(features.parse_example)
     ds = ds.flat_map(lambda ex: _chunks(ex, cfg.sampling.chunk_size, epoch))
     if cfg.shuffle:
@@ -274,7 +259,8 @@ def _pad_to_bucket(cfg: PipelineConfig):
 
 def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: int = 0,
                   process_count: int = 1) -> tuple[tf.data.Dataset, dict]:
-    """Infinite training stream for one host, positioned at ``start_step``.
+    """Infinite training stream for one host, positioned at ``start_step`` (global steps of
+    ``local_batch_size * process_count`` chunks).
 
     Returns the dataset and facts about it (``chunks_per_epoch``, ``num_labels``).
     Each element is a dict of batched arrays with a leading ``local_batch_size``
@@ -288,17 +274,25 @@ def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: in
     if cfg.sampling.negatives_use_stored_label is None:
         cfg = dataclasses.replace(cfg, sampling=dataclasses.replace(
             cfg.sampling, negatives_use_stored_label=info.metadata["dataset"] == "hico"))
-    share = host_share(info, cfg.data_dir, cfg.split, process_index, process_count)
-    per_epoch = chunks_per_epoch(share.gt_counts, cfg.sampling.chunk_size)
+    if not 0 <= process_index < process_count:
+        raise ValueError(f"process_index {process_index} not in [0, {process_count})")
+    shards = info.shards(cfg.split)
+    files = [os.path.join(cfg.data_dir, s["file"]) for s in shards]
+    per_epoch = chunks_per_epoch([g for s in shards for g in s["gt_counts"]],
+                                 cfg.sampling.chunk_size)
     if per_epoch == 0:
-        raise ValueError(f"{cfg.data_dir}: split {cfg.split!r} has no GT pairs for host "
-                         f"{process_index}/{process_count}")
-    consumed = start_step * cfg.local_batch_size
-    first_epoch, offset = divmod(consumed, per_epoch)
-    first = _epoch_dataset(share, cfg, tf.constant(first_epoch, tf.int64)).skip(offset)
+        raise ValueError(f"{cfg.data_dir}: split {cfg.split!r} has no GT pairs")
+    local, global_batch = cfg.local_batch_size, cfg.local_batch_size * process_count
+    first_epoch, offset = divmod(start_step * global_batch, per_epoch)
+    first = _epoch_dataset(files, cfg, tf.constant(first_epoch, tf.int64)).skip(offset)
     rest = tf.data.Dataset.range(first_epoch + 1, np.iinfo(np.int64).max).flat_map(
-        lambda e: _epoch_dataset(share, cfg, e))
+        lambda e: _epoch_dataset(files, cfg, e))
     ds = first.concatenate(rest)
+    if process_count > 1:  # keep this host's slice of every global batch
+        lo = process_index * local
+        ds = ds.enumerate().filter(
+            lambda i, _: tf.logical_and(i % global_batch >= lo, i % global_batch < lo + local))
+        ds = ds.map(lambda _, x: x)
     ds = ds.map(_sample_fn(cfg, info.num_labels), num_parallel_calls=cfg.num_parallel_calls,
                 deterministic=True)
     ds = ds.padded_batch(cfg.local_batch_size, drop_remainder=True)
@@ -308,7 +302,7 @@ def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: in
     options.experimental_optimization.map_parallelization = True
     ds = ds.with_options(options).prefetch(cfg.prefetch)
     return ds, dict(chunks_per_epoch=per_epoch, num_labels=info.num_labels,
-                    max_pairs=cfg.sampling.max_pairs)
+                    max_pairs=cfg.sampling.max_pairs, global_batch_size=global_batch)
 
 
 def iterate_records(data_dir: str, split: str) -> Iterator:

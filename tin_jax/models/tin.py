@@ -1,0 +1,221 @@
+"""TIN in Flax NNX: ResNet-50 + RoI crops, the iCAN human / object / spatial-pose streams,
+the interactiveness discriminator D ("P" in the papers) and the HOI classifier ("C").
+
+Shapes are fixed for jit: a batch is B images, each with P pair slots (``pair_mask``
+marks real pairs); the first ``num_pos`` pairs of an image are positives (training).
+Everything the original computes for a subset of rows (the object stream only for
+positives, attention only for positives on V-COCO) is computed for all rows here and
+masked in the loss, which gives the same values for the rows that matter.
+
+Layer names follow the original graph (``lib/networks/TIN_HICO.py``, ``TIN_VCOCO.py``),
+so released checkpoints map one to one (``tin_jax.checkpoints``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from tin_jax.models.resnet import FrozenBatchNorm, Res5, SlimResNet50, he_init, mask_padding
+from tin_jax.ops import roi
+
+xavier = nnx.initializers.glorot_uniform()  # slim's default outside resnet_arg_scope
+cls_init = nnx.initializers.normal(0.01)  # the classifiers' tf.random_normal_initializer(0, 0.01)
+FC_BN_EPS = 1e-5  # head FCs' slim BN; frozen at mean 0 / var 1 / gamma 1 unless a checkpoint says otherwise
+
+
+@dataclasses.dataclass(frozen=True)
+class TINConfig:
+    """What distinguishes the published variants (see ``configs/``)."""
+
+    num_classes: int = 600  # 600 HICO-DET HOIs or 29 V-COCO classes
+    dataset: str = "hico"  # 'hico' | 'vcoco': the discriminator's branch layout differs
+    interactiveness: bool = True  # build D (the P of RP_D C_D); False = RC_D (iCAN + pose input)
+    pose_map: bool = True  # D reads the 64x64 pose channel through its own CNN
+    d_negative_copy: bool = True  # original: D's object branch for negatives = their branch-1 feature
+    fc_dim: int = 1024
+    width: int = 64  # backbone stem width; 64 = ResNet-50 (anything else: tests / CPU demo)
+    dropout_fc: float = 0.5  # keep 0.5 in head_to_tail
+    dropout_attention: float = 0.2  # keep 0.8 in Att_H / Att_O
+    dropout_binary: float = 0.2  # keep 0.8 (cfg.TRAIN_DROP_OUT_BINARY)
+    roi_method: str = "gather"
+    dtype: Any = None  # computation dtype; parameters stay float32
+
+
+def _dense(i, o, *, rngs, init=xavier, bias=True, dtype=None):
+    return nnx.Linear(i, o, use_bias=bias, kernel_init=init, dtype=dtype, param_dtype=jnp.float32,
+                      rngs=rngs)
+
+
+def _conv(i, o, k, *, rngs, padding="VALID", dtype=None):
+    return nnx.Conv(i, o, (k, k), padding=padding, kernel_init=xavier, dtype=dtype,
+                    param_dtype=jnp.float32, rngs=rngs)
+
+
+def _max_pool2(x):
+    return nnx.max_pool(x, (2, 2), strides=(2, 2), padding="VALID")
+
+
+class FCBN(nnx.Module):
+    """``slim.fully_connected`` inside ``resnet_arg_scope``: no bias, frozen BN, ReLU."""
+
+    def __init__(self, i, o, *, rngs, dtype=None):
+        self.fc = _dense(i, o, rngs=rngs, init=he_init, bias=False, dtype=dtype)
+        self.BatchNorm = FrozenBatchNorm(o, eps=FC_BN_EPS, dtype=dtype)
+
+    def __call__(self, x):
+        return jax.nn.relu(self.BatchNorm(self.fc(x)))
+
+
+class SpatialCNN(nnx.Module):
+    """conv5x5 VALID -> max-pool 2 -> conv5x5 VALID -> max-pool 2 -> flatten (NHWC order)."""
+
+    def __init__(self, in_ch, ch1, ch2, *, rngs, dtype=None):
+        self.conv1 = _conv(in_ch, ch1, 5, rngs=rngs, dtype=dtype)
+        self.conv2 = _conv(ch1, ch2, 5, rngs=rngs, dtype=dtype)
+
+    def __call__(self, x):
+        x = _max_pool2(jax.nn.relu(self.conv1(x)))
+        x = _max_pool2(jax.nn.relu(self.conv2(x)))
+        return x.reshape(x.shape[:-3] + (-1,))
+
+
+class Attention(nnx.Module):
+    """iCAN instance-centric attention (``Att_H`` / ``Att_O``): FC512 + dropout, then the mean
+    over channels of ``head_phi * e`` as logits, softmax over all valid positions."""
+
+    def __init__(self, in_dim, dim, *, rngs, dropout, dtype=None):
+        self.fc1_b = _dense(in_dim, dim, rngs=rngs, dtype=dtype)
+        self.dropout = nnx.Dropout(dropout, rngs=rngs)
+
+    def __call__(self, instance, head_phi, valid):
+        e = self.dropout(jax.nn.relu(self.fc1_b(instance)))  # (B, P, 512)
+        logits = jnp.einsum("bhwc,bpc->bphw", head_phi, e) / head_phi.shape[-1]
+        logits = jnp.where(valid[:, None], logits.astype(jnp.float32), -jnp.inf)
+        b, p, h, w = logits.shape
+        att = jax.nn.softmax(logits.reshape(b, p, h * w), axis=-1).reshape(b, p, h, w)
+        return att  # float32, zero on padded positions
+
+
+class TIN(nnx.Module):
+    """The whole network; ``__call__`` returns the logits of every head."""
+
+    def __init__(self, cfg: TINConfig, *, rngs: nnx.Rngs):
+        self.cfg = cfg
+        dt = cfg.dtype
+        fc = cfg.fc_dim
+        head_c, res5_c, att_c = 16 * cfg.width, 32 * cfg.width, 8 * cfg.width  # 1024, 2048, 512
+        self.backbone = SlimResNet50(with_block4=True, width=cfg.width, dtype=dt, rngs=rngs)
+        self.block5 = Res5(scope="block5", in_features=head_c, base_depth=8 * cfg.width, dtype=dt,
+                           rngs=rngs)  # object res5; backbone.block4 is the human res5
+        self.sp = SpatialCNN(2, 64, 32, rngs=rngs, dtype=dt)  # resnet_v1_50/conv{1,2}_sp -> 5408
+        self.head_phi = _conv(head_c, att_c, 1, rngs=rngs, dtype=dt)
+        self.head_g = _conv(head_c, att_c, 1, rngs=rngs, dtype=dt)
+        self.Att_H = Attention(res5_c, att_c, rngs=rngs, dropout=cfg.dropout_attention, dtype=dt)
+        self.Att_O = Attention(res5_c, att_c, rngs=rngs, dropout=cfg.dropout_attention, dtype=dt)
+        self.bottleneck = _conv(att_c, head_c, 1, rngs=rngs, dtype=dt)  # shared by H and O
+        self.fc8_SH = FCBN(res5_c + head_c, fc, rngs=rngs, dtype=dt)
+        self.fc9_SH = FCBN(fc, fc, rngs=rngs, dtype=dt)
+        self.fc8_SO = FCBN(res5_c + head_c, fc, rngs=rngs, dtype=dt)
+        self.fc9_SO = FCBN(fc, fc, rngs=rngs, dtype=dt)
+        self.Concat_SHsp = FCBN(res5_c + 5408, fc, rngs=rngs, dtype=dt)
+        self.fc7_SHsp = FCBN(fc, fc, rngs=rngs, dtype=dt)
+        self.cls_score_H = _dense(fc, cfg.num_classes, rngs=rngs, init=cls_init, dtype=dt)
+        self.cls_score_O = _dense(fc, cfg.num_classes, rngs=rngs, init=cls_init, dtype=dt)
+        self.cls_score_sp = _dense(fc, cfg.num_classes, rngs=rngs, init=cls_init, dtype=dt)
+        self.dropout_fc = nnx.Dropout(cfg.dropout_fc, rngs=rngs)
+        if cfg.interactiveness:
+            pose_dim = 2704 if cfg.pose_map else 0
+            if cfg.dataset == "hico":  # [fc7_H, fc7_SH, sp, pose] and [fc7_O, fc7_SO]
+                b1, b2 = res5_c + head_c + 5408 + pose_dim, res5_c + head_c
+            else:  # V-COCO: [fc7_H, sp, pose] and [fc7_O, fc7_SH, fc7_SO]
+                b1, b2 = res5_c + 5408 + pose_dim, res5_c + 2 * head_c
+            self.pose_map = SpatialCNN(1, 32, 16, rngs=rngs, dtype=dt) if cfg.pose_map else None
+            self.fc8_binary_1 = _dense(b1, fc, rngs=rngs, dtype=dt)
+            self.fc8_binary_2 = _dense(b2, fc, rngs=rngs, dtype=dt)
+            self.fc9_binary = _dense(2 * fc, fc, rngs=rngs, dtype=dt)
+            self.cls_score_binary = _dense(fc, 2, rngs=rngs, init=cls_init, dtype=dt)
+            self.dropout_binary = nnx.Dropout(cfg.dropout_binary, rngs=rngs)
+
+    # -- pieces ---------------------------------------------------------------------------
+    def _res5(self, block, head, boxes, feature_hw):
+        b, p = boxes.shape[:2]
+        crops = roi.tin_roi_pool(head, jax.lax.stop_gradient(boxes), method=self.cfg.roi_method,
+                                 feature_hw=feature_hw)  # (B, P, 7, 7, 1024)
+        out = block(crops.reshape((b * p,) + crops.shape[2:]))
+        return out.mean(axis=(1, 2)).reshape(b, p, -1)  # fc7: (B, P, 2048)
+
+    def _context(self, attention, instance, head_phi, head_g, valid):
+        """fc7_SH / fc7_SO: bottleneck(head_g * att), averaged over the valid positions."""
+        att = attention(instance, head_phi, valid)  # (B, P, h, w)
+        x = head_g[:, None] * att[..., None].astype(head_g.dtype)
+        x = jax.nn.relu(self.bottleneck(x))  # (B, P, h, w, 1024)
+        m = valid[:, None, :, :, None].astype(x.dtype)
+        count = valid.sum(axis=(1, 2)).astype(jnp.float32)[:, None, None]
+        return (x * m).sum(axis=(2, 3)).astype(jnp.float32) / count
+
+    def __call__(self, image, image_hw, human_boxes, object_boxes, patterns, *,
+                 positive=None, train: bool = False) -> dict[str, jax.Array]:
+        """Logits of every head.
+
+        Args:
+          image: (B, H, W, 3) float, BGR minus means, zero outside ``image_hw``.
+          image_hw: (B, 2) int, the unpadded image sizes.
+          human_boxes, object_boxes: (B, P, 4) image pixels ``[x1, y1, x2, y2]``.
+          patterns: (B, P, 64, 64, 3) float interaction patterns.
+          positive: (B, P) bool, rows that are positives (D's negative-copy trick in
+            training). None (test time) = every row uses its own object branch.
+          train: dropout on.
+        """
+        cfg = self.cfg
+        self.set_attributes(deterministic=not train, raise_if_not_found=False)
+        feature_hw = -(-image_hw // 16)
+        head = self.backbone.image_to_head(image, image_hw)  # (B, h, w, 1024)
+        valid = mask_padding(jnp.ones(head.shape[:3] + (1,), bool), feature_hw)[..., 0]
+        fc7_H = self._res5(self.backbone.block4, head, human_boxes, feature_hw)
+        fc7_O = self._res5(self.block5, head, object_boxes, feature_hw)
+        sp = self.sp(patterns[..., 0:2].astype(cfg.dtype or jnp.float32))  # (B, P, 5408)
+        head_phi = jax.nn.relu(self.head_phi(head))
+        head_g = jax.nn.relu(self.head_g(head))
+        fc7_SH = self._context(self.Att_H, fc7_H, head_phi, head_g, valid)
+        fc7_SO = self._context(self.Att_O, fc7_O, head_phi, head_g, valid)
+        fc7_H, fc7_O = fc7_H.astype(jnp.float32), fc7_O.astype(jnp.float32)
+
+        drop = lambda x: self.dropout_fc(x)
+        h = drop(self.fc9_SH(drop(self.fc8_SH(jnp.concatenate([fc7_H, fc7_SH], -1)))))
+        o = drop(self.fc9_SO(drop(self.fc8_SO(jnp.concatenate([fc7_O, fc7_SO], -1)))))
+        s = drop(self.fc7_SHsp(drop(self.Concat_SHsp(jnp.concatenate([fc7_H, sp], -1)))))
+        out = {"H": self.cls_score_H(h), "O": self.cls_score_O(o), "sp": self.cls_score_sp(s)}
+        if cfg.interactiveness:
+            out["binary"] = self._discriminator(fc7_H, fc7_O, fc7_SH, fc7_SO, sp, patterns, positive)
+        return jax.tree.map(lambda x: x.astype(jnp.float32), out)
+
+    def _discriminator(self, fc7_H, fc7_O, fc7_SH, fc7_SO, sp, patterns, positive):
+        cfg = self.cfg
+        pose = ([self.pose_map(patterns[..., 2:3].astype(cfg.dtype or jnp.float32))]
+                if cfg.pose_map else [])
+        if cfg.dataset == "hico":
+            b1 = jnp.concatenate([fc7_H, fc7_SH, sp] + pose, -1)
+            b2 = jnp.concatenate([fc7_O, fc7_SO], -1)
+        else:
+            b1 = jnp.concatenate([fc7_H, sp] + pose, -1)
+            b2 = jnp.concatenate([fc7_O, fc7_SH, fc7_SO], -1)
+        drop = lambda x: self.dropout_binary(x)
+        f1 = drop(jax.nn.relu(self.fc8_binary_1(b1)))
+        f2 = drop(jax.nn.relu(self.fc8_binary_2(b2)))
+        if cfg.d_negative_copy and positive is not None:
+            # The original never crops objects of negatives for D: their "object" feature
+            # is a copy of their own branch-1 feature (train only; at test the real one).
+            f2 = jnp.where(positive[..., None], f2, f1)
+        f = drop(jax.nn.relu(self.fc9_binary(jnp.concatenate([f1, f2], -1))))
+        return self.cls_score_binary(f)
+
+
+def hoi_scores(logits: dict[str, jax.Array]) -> jax.Array:
+    """TIN's test-time HOI score ``sigmoid(sp) * (sigmoid(H) + sigmoid(O))`` (unweighted logits)."""
+    sig = jax.nn.sigmoid
+    return sig(logits["sp"]) * (sig(logits["H"]) + sig(logits["O"]))
