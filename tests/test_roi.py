@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.python.framework import config as tf_config
 
 from tin_jax.ops import roi
 
@@ -96,11 +97,20 @@ def test_bad_method_raises(crop_case):
 def test_feature_gradient_matches_tf(crop_case, crop_size, method):
     image, boxes, box_indices = crop_case
     cot = np.random.default_rng(1).normal(size=(len(boxes), *crop_size, image.shape[-1])).astype(np.float32)
-    var = tf.constant(image)
-    with tf.GradientTape() as tape:
-        tape.watch(var)
-        out = tf.image.crop_and_resize(var, boxes, box_indices, crop_size, extrapolation_value=0.5)
-    want = tape.gradient(out, var, output_gradients=tf.constant(cot)).numpy()
+    # TF's CPU image gradient shards boxes over threads that += into one buffer without locks,
+    # so with hundreds of boxes it races (tensorflow#42033); op determinism serialises it.
+    # Only enable_op_determinism is public; restore the global switch for other tests.
+    was_deterministic = tf_config.is_op_determinism_enabled()
+    tf.config.experimental.enable_op_determinism()
+    try:
+        var = tf.constant(image)
+        with tf.GradientTape() as tape:
+            tape.watch(var)
+            out = tf.image.crop_and_resize(var, boxes, box_indices, crop_size, extrapolation_value=0.5)
+        want = tape.gradient(out, var, output_gradients=tf.constant(cot)).numpy()
+    finally:
+        if not was_deterministic:
+            tf_config.disable_op_determinism()
 
     @jax.jit
     def grads(img, bx):
@@ -109,7 +119,8 @@ def test_feature_gradient_matches_tf(crop_case, crop_size, method):
         return vjp(jnp.asarray(cot))
 
     g_img, g_boxes = grads(image, boxes)
-    np.testing.assert_allclose(np.asarray(g_img), want, rtol=0, atol=ATOL)
+    # Pixels collect hundreds of terms (|grad| ~ 10), summed in a different order than TF's.
+    np.testing.assert_allclose(np.asarray(g_img), want, rtol=1e-5, atol=ATOL)
     assert not np.asarray(g_boxes).any()
 
 

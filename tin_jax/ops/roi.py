@@ -53,7 +53,29 @@ def _pair(size: Union[int, Sequence[int]], name: str) -> Tuple[int, int]:
 
 # ----------------------------------------------------------------------------------------------
 # Sample positions and taps.
+#
+# Whether a sample lies inside the image (TF: 0 <= y <= H-1; RoIAlign: -1 <= y <= H) and the
+# adaptive grid ceil(roi / n) are discontinuous in the coordinates, so a 1-ulp difference from
+# the reference kernels flips whole output pixels for boxes on the border (normalised y2 = 1.0
+# is common).  XLA reorders float math in two ways the C++ kernels do not: it rewrites x / c as
+# x * (1/c) for constant c, and the CPU backend always contracts a*b + c into an FMA.  The two
+# helpers below keep the kernels' rounding; both are exact identities.
 # ----------------------------------------------------------------------------------------------
+
+def _rounded(x: jax.Array) -> jax.Array:
+    """Identity that forces ``x`` to be rounded to float32 on its own (blocks FMA contraction).
+
+    The bit round-trip only ORs the lowest mantissa bit of NaNs, which LLVM cannot prove is a
+    no-op, so a product passed through here is never fused into the following add.
+    """
+    bits = jax.lax.bitcast_convert_type(x, jnp.int32) | jnp.isnan(x).astype(jnp.int32)
+    return jax.lax.bitcast_convert_type(bits, x.dtype)
+
+
+def _div(a: jax.Array, d) -> jax.Array:
+    """IEEE ``a / d`` even for constant ``d`` (hides ``d`` behind a data-dependent select)."""
+    return a / jnp.where(jnp.isnan(a), jnp.nan, jnp.asarray(d, a.dtype))
+
 
 def _tf_taps(start: jax.Array, end: jax.Array, extent: jax.Array, n: int, size: int):
     """TF ``crop_and_resize`` taps along one axis (``crop_and_resize_op.cc``).
@@ -64,8 +86,8 @@ def _tf_taps(start: jax.Array, end: jax.Array, extent: jax.Array, n: int, size: 
     """
     extent = extent[:, None]
     if n > 1:
-        scale = (end - start)[:, None] * extent / (n - 1)
-        pos = start[:, None] * extent + jnp.arange(n, dtype=_F32) * scale
+        scale = _div((end - start)[:, None] * extent, n - 1)
+        pos = _rounded(start[:, None] * extent) + _rounded(jnp.arange(n, dtype=_F32) * scale)
     else:
         # TF evaluates this in double; the product of a float and a small int rounds the same.
         pos = 0.5 * (start + end)[:, None] * extent
@@ -98,18 +120,18 @@ def _roi_align_taps(start: jax.Array, end: jax.Array, n: int, size: int, aligned
     length = (end - offset) - start
     if not aligned:
         length = jnp.maximum(length, 1.0)
-    bin_size = length / n
+    bin_size = _div(length, n)
     if sampling_ratio > 0:
         g_max = sampling_ratio
         grid = jnp.full(start.shape, sampling_ratio, jnp.int32)
     else:
         g_max = max_sampling_ratio
-        grid = jnp.clip(jnp.ceil(length / n), 0, g_max).astype(jnp.int32)
+        grid = jnp.clip(jnp.ceil(bin_size), 0, g_max).astype(jnp.int32)
     grid_f = jnp.maximum(grid, 1).astype(_F32)[:, None, None]
     b = bin_size[:, None, None]
     p = jnp.arange(n, dtype=_F32)[None, :, None]
     k = jnp.arange(g_max, dtype=_F32)[None, None, :]
-    pos = start[:, None, None] + p * b + (k + 0.5) * b / grid_f  # (N, n, g_max)
+    pos = start[:, None, None] + _rounded(p * b) + _div((k + 0.5) * b, grid_f)  # (N, n, g_max)
     valid = (pos >= -1.0) & (pos <= size) & (jnp.arange(g_max)[None, None, :] < grid[:, None, None])
     c = jnp.where(valid, jnp.maximum(pos, 0.0), 0.0)
     lo = jnp.floor(c)
@@ -221,11 +243,12 @@ def crop_and_resize(image: jax.Array, boxes: jax.Array, box_indices: jax.Array,
       ``y1*(H-1) + i*(y2-y1)*(H-1)/(ch-1)`` (``0.5*(y1+y2)*(H-1)`` when ``ch == 1``).
     """
     crop_size = _pair(crop_size, "crop_size")
-    _, h, w, _ = image.shape
+    nb, h, w, _ = image.shape
     boxes = jax.lax.stop_gradient(jnp.asarray(boxes, _F32))
     extent = jnp.broadcast_to(jnp.array([h - 1, w - 1], _F32), (boxes.shape[0], 2))
-    return _crop_and_resize(image, boxes, jnp.asarray(box_indices, jnp.int32), crop_size, extent,
-                            extrapolation_value, method, precision)
+    box_indices = jnp.clip(jnp.asarray(box_indices, jnp.int32), 0, nb - 1)  # same for both methods
+    return _crop_and_resize(image, boxes, box_indices, crop_size, extent, extrapolation_value,
+                            method, precision)
 
 
 def tin_roi_pool(features: jax.Array, boxes: jax.Array, stride: int = 16, crop: int = 7,
@@ -267,8 +290,8 @@ def tin_roi_pool(features: jax.Array, boxes: jax.Array, stride: int = 16, crop: 
     extent = hw - 1.0  # (B, 2)
     height = extent[:, 0, None] * jnp.float32(stride)  # (B, 1): as TIN, (Hf - 1) * stride
     width = extent[:, 1, None] * jnp.float32(stride)
-    norm = jnp.stack([boxes[..., 1] / height, boxes[..., 0] / width,
-                      boxes[..., 3] / height, boxes[..., 2] / width], axis=-1)  # (B, N, 4)
+    norm = jnp.stack([_div(boxes[..., 1], height), _div(boxes[..., 0], width),
+                      _div(boxes[..., 3], height), _div(boxes[..., 2], width)], axis=-1)  # (B, N, 4)
 
     def one(image, nboxes, ext):
         n = nboxes.shape[0]
@@ -313,7 +336,7 @@ def roi_align(features: jax.Array, boxes: jax.Array, output_size: Union[int, Seq
     ph, pw = _pair(output_size, "output_size")
     _check_method(method)
     _, h, w, _ = features.shape
-    boxes = jax.lax.stop_gradient(jnp.asarray(boxes, _F32)) * jnp.float32(spatial_scale)
+    boxes = _rounded(jax.lax.stop_gradient(jnp.asarray(boxes, _F32)) * jnp.float32(spatial_scale))
     g = sampling_ratio if sampling_ratio > 0 else max_sampling_ratio
 
     def one(image, bx):
