@@ -130,9 +130,11 @@ def read(data_dir: str, log: ProblemLog) -> dict:
             log.bad(f"{j(TEST_DET)}: image {image_id} is not in {vcoco_json.ids_path(j(VCOCO_ROOT), 'test')}")
 
     counts = np.zeros(NUM_LABELS, np.int64)
+    person_counts = np.zeros(NUM_LABELS, np.int64)
     for rows in gt_by_image.values():
         for r in rows:
             counts[r["labels"]] += 1
+            person_counts[r["person_labels"]] += 1
     metadata = dict(
         dataset="vcoco",
         num_labels=NUM_LABELS,
@@ -143,6 +145,7 @@ def read(data_dir: str, log: ProblemLog) -> dict:
         eval_roles_25=[list(x) for x in classes.VCOCO_EVAL_ROLES_25],
         eval_roles_24=[list(x) for x in classes.VCOCO_EVAL_ROLES_24],
         train_pair_counts=counts.tolist(),
+        train_person_label_counts=person_counts.tolist(),
         train_negative_pairs=int(sum(len(v) for k, v in neg_by_image.items() if k in gt_by_image)),
         negative_only_images_ignored=int(sum(1 for k in neg_by_image if k not in gt_by_image)),
     )

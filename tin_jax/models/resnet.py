@@ -73,6 +73,13 @@ class FrozenBatchNorm(nnx.Module):
         self.var = FrozenStat(jnp.ones((num_features,), jnp.float32))
 
     def __call__(self, x: jax.Array) -> jax.Array:
+        if getattr(self, "calibrate", False):
+            # Data-dependent initialisation (see calibrate_batch_norm): this batch's
+            # statistics become the frozen ones.
+            axes = tuple(range(x.ndim - 1))
+            xf = x.astype(jnp.float32)
+            self.mean[...] = xf.mean(axes)
+            self.var[...] = xf.var(axes)
         mul = self.scale[...] * jax.lax.rsqrt(self.var[...] + self.eps)
         add = self.bias[...] - self.mean[...] * mul
         dtype = self.dtype or x.dtype
@@ -368,3 +375,21 @@ __all__ = [
     "SlimBlock", "Res5", "SlimResNet50", "frozen_param_filter", "TorchBottleneck",
     "TorchResNet50", "same_padding",
 ]
+
+
+def calibrate_batch_norm(model: nnx.Module, forward: Callable[[nnx.Module], Any]) -> None:
+    """Sets every FrozenBatchNorm's mean/var to the statistics of one forward pass.
+
+    For training from scratch only: TIN always starts from ImageNet / Faster R-CNN
+    weights whose BN statistics are real. With frozen identity BN (mean 0, var 1) a
+    randomly initialised 50-layer network's activations explode; one calibration
+    pass, layer after layer in forward order, makes every normalisation real again.
+    """
+    bns = [m for _, m in nnx.iter_graph(model) if isinstance(m, FrozenBatchNorm)]
+    for bn in bns:
+        bn.calibrate = True
+    try:
+        forward(model)
+    finally:
+        for bn in bns:
+            bn.calibrate = False

@@ -1,0 +1,91 @@
+"""Defaults shared by every experiment config (the original TIN settings).
+
+A config file defines ``get_config(arg=None)`` and returns an ml_collections
+ConfigDict; ``arg`` takes comma-separated options, e.g.
+``--config configs/tin_hico.py:runlocal``.
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+
+def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
+    """``'runlocal,steps=10'`` -> ConfigDict(runlocal=True, steps=10) over ``defaults``."""
+    out = ml_collections.ConfigDict(defaults)
+    for item in filter(None, (arg or "").split(",")):
+        key, _, value = item.partition("=")
+        if not value:
+            out[key] = True
+        else:
+            kind = type(defaults.get(key, ""))
+            out[key] = kind(value) if kind is not bool else value.lower() in ("1", "true", "yes")
+    return out
+
+
+def base_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.seed = 0
+
+    c.data = ml_collections.ConfigDict()
+    c.data.dir = "out/demo/hico"  # converted TFRecords (python -m data_prep.convert)
+    c.data.batch_per_device = 1  # images per device per step; the original: 1 on 1 GPU
+    c.data.shuffle = True
+    c.data.shuffle_buffer = 512
+    c.data.max_long_side = 0  # 0 = original resolution
+    c.data.image_buckets = ((320, 480), (480, 320), (480, 480), (480, 640), (640, 480), (640, 640),
+                            (800, 800), (1024, 1024))
+
+    c.model = ml_collections.ConfigDict()
+    c.model.interactiveness = True
+    c.model.pose_map = True
+    c.model.d_negative_copy = True  # the original's D trick for negatives (train only)
+    c.model.width = 64  # ResNet-50; smaller = CPU demo / tests, no pretrained weights
+    c.model.fc_dim = 1024
+    c.model.dtype = "float32"  # computation dtype ('bfloat16' on GPU/TPU)
+    # From scratch only (no init_from / checkpoint): measure the frozen BN statistics
+    # on this many training images first; 0 leaves identity BN (diverges at ResNet depth).
+    c.model.calibrate_bn_images = 4
+
+    c.loss = ml_collections.ConfigDict()
+    c.loss.terms = ("H", "O", "sp", "binary")  # TRAIN_MODULE 1; ("H","O","sp") = 2; ("binary",) = 3
+    c.loss.class_weight_total = 0.0  # N of w_i = ln(N / n_i); 0 = the total count
+
+    c.optim = ml_collections.ConfigDict()
+    c.optim.schedule = "sgdr"
+    c.optim.lr = 0.001  # cfg.TRAIN.LEARNING_RATE * 10, as the HICO solver uses
+    c.optim.first_decay_steps = 80_000
+    c.optim.t_mul = 2.0
+    c.optim.decay_steps = 20_000
+    c.optim.decay_rate = 0.96
+    c.optim.momentum = 0.9
+    c.optim.clip_norm = 1.0  # per variable
+    c.optim.weight_decay = 0.0  # never applied by the original
+    c.optim.fixed_blocks = 1  # stem + block1 frozen
+    c.optim.train_only = ""  # regex: only these train (e.g. 'binary' = D-only, TRAIN_MODULE_UPDATE 2)
+    c.optim.freeze = ""  # regex of further frozen parameters
+
+    c.total_steps = 2_000_000
+    c.log_every = 100
+    c.checkpoint_every = 10_000
+    c.keep_checkpoints = 3
+    c.init_from = ""  # TF checkpoint (ImageNet resnet_v1_50, released TIN) or one of our workdirs
+    c.init_kind = "auto"  # 'auto' | 'tf_resnet' | 'tf_tin' | 'workdir'
+    c.resume = ""  # a workdir to continue from when --workdir holds no checkpoint
+    c.compile_limit = 16  # more compilations than this indicate shape churn: error
+    return c
+
+
+def make_runlocal(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """The same experiment shrunk to run in minutes on a laptop CPU (tests, demo)."""
+    c.model.width = 8
+    c.model.fc_dim = 128
+    c.data.max_long_side = 160
+    c.data.image_buckets = ((160, 160),)
+    c.data.shuffle_buffer = 64
+    c.optim.schedule = "constant"
+    c.optim.lr = 0.01
+    c.total_steps = 20
+    c.log_every = 5
+    c.checkpoint_every = 10
+    return c

@@ -1,0 +1,356 @@
+"""The training loop: data-parallel over every device of every host, exact resume.
+
+- One ``jax.jit`` step over a 1-D device mesh (axis ``data``): the batch is sharded
+  on its leading axis, parameters and optimizer state are replicated, XLA inserts
+  the gradient all-reduce. Each host feeds its slice of the global batch
+  (``jax.make_array_from_process_local_data``).
+- State = trainable-and-frozen parameters, frozen BN statistics, optimizer state,
+  step. Dropout keys are ``fold_in(seed, step)`` and the input stream is a pure
+  function of (seed, step), so a run restarted from a checkpoint reproduces the
+  uninterrupted run exactly.
+- orbax ``CheckpointManager``: asynchronous periodic saves, keep-last-K, a final
+  save, and a save on SIGTERM. A non-finite loss stops the run with the step and
+  the loss term; no state after it is saved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import logging
+import math
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+import orbax.checkpoint as ocp
+from flax import nnx
+from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+
+from tin_jax import optim
+from tin_jax.data import input_pipeline as ip
+from tin_jax.data import sampling
+from tin_jax.models import losses
+from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm
+from tin_jax.models.tin import TIN, TINConfig
+
+BATCH_KEYS = ("image", "image_hw", "human_boxes", "object_boxes", "patterns", "labels",
+              "person_labels", "binary", "pair_mask", "num_pos")
+
+
+class TrainingError(RuntimeError):
+    """A run cannot continue (non-finite loss, shape churn, bad init source)."""
+
+
+def make_mesh() -> jax.sharding.Mesh:
+    # Auto axes: the RoI heads reshape batch-sharded arrays, which Explicit axes reject.
+    return jax.make_mesh((jax.device_count(),), ("data",), axis_types=(AxisType.Auto,))
+
+
+def model_config(config: ml_collections.ConfigDict, metadata: dict) -> TINConfig:
+    m = config.model
+    return TINConfig(num_classes=int(metadata["num_labels"]), dataset=metadata["dataset"],
+                     interactiveness=m.interactiveness, pose_map=m.pose_map,
+                     d_negative_copy=m.d_negative_copy, fc_dim=m.fc_dim, width=m.width,
+                     dtype=None if m.dtype == "float32" else jnp.dtype(m.dtype))
+
+
+@dataclasses.dataclass
+class ModelParts:
+    """The model's graph and the abstract shapes of its state groups."""
+    graphdef: Any
+    params: Any  # nnx.State of nnx.Param (abstract)
+    stats: Any  # nnx.State of FrozenStat (abstract)
+    rest: Any  # everything else (RNG streams), concrete
+
+    def merge(self, params: dict, stats: dict) -> TIN:
+        p = jax.tree.map(lambda x: x, self.params)
+        nnx.replace_by_pure_dict(p, params)
+        s = jax.tree.map(lambda x: x, self.stats)
+        nnx.replace_by_pure_dict(s, stats)
+        r = jax.tree.map(lambda x: x, self.rest)  # fresh Variables at the current trace level
+        return nnx.merge(self.graphdef, p, s, r)
+
+
+def build(cfg: TINConfig, seed: int, repl) -> tuple[ModelParts, dict, dict]:
+    """Initialises on the devices (replicated) and returns (parts, params, stats)."""
+    def init():
+        model = TIN(cfg, rngs=nnx.Rngs(params=seed, dropout=seed + 1))
+        _, p, s, r = nnx.split(model, nnx.Param, FrozenStat, ...)
+        return p.to_pure_dict(), s.to_pure_dict(), r
+
+    abstract = nnx.eval_shape(lambda: TIN(cfg, rngs=nnx.Rngs(params=seed, dropout=seed + 1)))
+    graphdef, p_abs, s_abs, _ = nnx.split(abstract, nnx.Param, FrozenStat, ...)
+    params, stats, rest = jax.jit(init, out_shardings=repl)()
+    return ModelParts(graphdef, p_abs, s_abs, rest), params, stats
+
+
+def loss_weights(metadata: dict, config) -> dict[str, np.ndarray]:
+    total = config.loss.class_weight_total or None
+    w = {"hoi": losses.class_weights(metadata["train_pair_counts"], total)}
+    if metadata["dataset"] == "vcoco":
+        w["hoi"][list(losses.VCOCO_NO_OBJECT)] = 0.0  # the original's HO_weight is 0 there
+        w["person"] = losses.class_weights(metadata["train_person_label_counts"], total)
+    return w
+
+
+def device_batch(batch: dict):
+    """Widens the pipeline's compact host encodings on the device."""
+    image = ip.normalize_image(batch["image"], batch["image_hw"], xp=jnp)
+    patterns = ip.decode_patterns(batch["patterns"], xp=jnp)
+    return image, patterns
+
+
+def make_train_step(parts: ModelParts, tx, schedule, weights, config, dataset: str):
+    seed = config.seed
+    terms = tuple(config.loss.terms)
+
+    def train_step(state, batch):
+        step = state["step"]
+        image, patterns = device_batch(batch)
+        p = batch["pair_mask"].shape[1]
+        positive = jnp.arange(p)[None, :] < batch["num_pos"][:, None]
+
+        def loss_fn(params):
+            model = parts.merge(params, state["stats"])
+            nnx.reseed(model, dropout=jax.random.fold_in(jax.random.key(seed), step))
+            logits = model(image, batch["image_hw"], batch["human_boxes"], batch["object_boxes"],
+                           patterns, positive=positive, train=True)
+            if dataset == "hico":
+                return losses.hico_loss(logits, batch, weights["hoi"], terms=terms)
+            return losses.vcoco_loss(logits, batch, weights["hoi"], weights["person"],
+                                     terms=tuple({"O": "HO"}.get(t, t) for t in terms))
+
+        (loss, parts_), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
+        updates, opt = tx.update(grads, state["opt"], state["params"])
+        params = optax.apply_updates(state["params"], updates)
+        metrics = dict(loss=loss, lr=schedule(step), grad_norm=optax.global_norm(grads),
+                       pairs=batch["pair_mask"].sum(), **{f"loss_{k}": v for k, v in parts_.items()})
+        return dict(params=params, stats=state["stats"], opt=opt, step=step + 1), metrics
+
+    return train_step
+
+
+def calibrated_stats(parts: ModelParts, params: dict, stats: dict, pcfg: ip.PipelineConfig,
+                     num_images: int) -> dict:
+    """Frozen-BN statistics measured on the first ``num_images`` of the global stream.
+
+    Only for runs from scratch (see ``resnet.calibrate_batch_norm``); every host
+    measures the same images, so every host gets the same statistics.
+    """
+    ds, _ = ip.train_dataset(dataclasses.replace(pcfg, local_batch_size=num_images))
+    batch = jax.tree.map(jnp.asarray, next(ds.as_numpy_iterator()))
+    model = parts.merge(*jax.tree.map(jnp.asarray, jax.device_get((params, stats))))
+    image, patterns = device_batch(batch)
+    calibrate_batch_norm(model, lambda m: m(image, batch["image_hw"], batch["human_boxes"],
+                                            batch["object_boxes"], patterns))
+    return nnx.split(model, nnx.Param, FrozenStat, ...)[2].to_pure_dict()
+
+
+# -- checkpoints -----------------------------------------------------------------------------
+
+def checkpoint_manager(workdir: str, config) -> ocp.CheckpointManager:
+    options = ocp.CheckpointManagerOptions(max_to_keep=config.keep_checkpoints, create=True,
+                                           enable_async_checkpointing=True)
+    return ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), "checkpoints"),
+                                 options=options)
+
+
+def save(mngr: ocp.CheckpointManager, state: dict, config) -> None:
+    step = int(jax.device_get(state["step"]))
+    meta = dict(step=step, seed=config.seed, data_position=step)
+    mngr.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
+                                            meta=ocp.args.JsonSave(meta)), force=True)
+
+
+def restore(mngr: ocp.CheckpointManager, abstract_state: dict, step: int | None = None) -> dict:
+    step = mngr.latest_step() if step is None else step
+    got = mngr.restore(step, args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()))
+    return got["state"]
+
+
+def _abstract(tree, sharding):
+    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), tree)
+
+
+def initial_weights(config, params: dict, stats: dict, workdir_abstract: dict):
+    """``config.init_from``: an ImageNet / TIN slim checkpoint or one of our workdirs."""
+    src, kind = config.init_from, config.init_kind
+    if kind == "auto":
+        kind = "workdir" if os.path.isdir(os.path.join(src, "checkpoints")) else "tf_resnet"
+    if kind == "workdir":
+        mngr = ocp.CheckpointManager(os.path.join(os.path.abspath(src), "checkpoints"))
+        if mngr.latest_step() is None:
+            raise TrainingError(f"{src}: init_from workdir holds no checkpoint")
+        got = restore(mngr, workdir_abstract)
+        return got["params"], got["stats"]
+    if kind == "tf_resnet":
+        from tin_jax.checkpoints import tf_import  # pylint: disable=g-import-not-at-top
+        return tf_import.init_tin_from_slim_resnet(src, params, stats)
+    raise TrainingError(f"unknown init_kind {kind!r}: use 'auto', 'workdir' or 'tf_resnet'")
+
+
+# -- metrics -------------------------------------------------------------------------------
+
+class MetricLog:
+    """Collects per-step device metrics, fetches them in bulk, checks finiteness, writes."""
+
+    def __init__(self, workdir: str, start_step: int, writer):
+        self.pending: list[tuple[int, dict]] = []
+        self.writer = writer
+        self.path = os.path.join(workdir, "metrics.jsonl")
+        self.is_main = jax.process_index() == 0
+        if self.is_main and os.path.exists(self.path):  # drop lines a killed run wrote past the resume point
+            keep = [l for l in open(self.path) if json.loads(l)["step"] <= start_step]
+            with open(self.path, "w") as f:
+                f.writelines(keep)
+        self.t0, self.steps_since = time.perf_counter(), 0
+
+    def add(self, step: int, metrics: dict) -> None:
+        self.pending.append((step, metrics))
+
+    def flush(self, images_per_step: int) -> dict | None:
+        """Fetches pending metrics; raises TrainingError at the first non-finite loss."""
+        if not self.pending:
+            return None
+        fetched = jax.device_get([m for _, m in self.pending])
+        steps = [s for s, _ in self.pending]
+        self.pending = []
+        for s, m in zip(steps, fetched):
+            if not np.isfinite(m["loss"]):
+                bad = [k[5:] for k, v in m.items() if k.startswith("loss_") and not np.isfinite(v)]
+                raise TrainingError(f"non-finite loss at step {s + 1}: loss={m['loss']} "
+                                    f"(terms: {', '.join(bad) or 'total'})")
+        dt = time.perf_counter() - self.t0
+        n = len(fetched)
+        mean = {k: float(np.mean([m[k] for m in fetched])) for k in fetched[0] if k != "pairs"}
+        mean["images_per_sec"] = n * images_per_step / dt
+        mean["pairs_per_sec"] = float(sum(m["pairs"] for m in fetched)) / dt
+        step = steps[-1] + 1
+        if self.is_main:
+            self.writer.write_scalars(step, mean)
+            with open(self.path, "a") as f:
+                f.write(json.dumps(dict(step=step, **mean)) + "\n")
+        self.t0 = time.perf_counter()
+        return mean
+
+
+def _write_run_info(workdir: str, config, params) -> None:
+    if jax.process_index() != 0:
+        return
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+        f.write(config.to_json_best_effort(indent=1))
+    try:
+        from clu import parameter_overview  # pylint: disable=g-import-not-at-top
+        with open(os.path.join(workdir, "parameters.txt"), "w") as f:
+            f.write(parameter_overview.get_parameter_overview(params, include_stats=False))
+    except Exception as e:  # the overview is a convenience, never a reason to stop
+        logging.warning("no parameter overview: %s", e)
+
+
+# -- the loop --------------------------------------------------------------------------------
+
+def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = True) -> dict:
+    """Trains (or resumes) in ``workdir``; returns the last logged metrics."""
+    os.makedirs(workdir, exist_ok=True)
+    mesh = make_mesh()
+    repl, data_sh = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
+    info = ip.load_info(config.data.dir)
+    dataset = info.metadata["dataset"]
+    cfg = model_config(config, info.metadata)
+    parts, params, stats = build(cfg, config.seed, repl)
+    tx, schedule, _ = optim.make_optimizer(config.optim, params)
+    state = dict(params=params, stats=stats, opt=jax.jit(tx.init, out_shardings=repl)(params),
+                 step=jax.device_put(jnp.zeros((), jnp.int32), repl))
+    abstract = _abstract(state, repl)
+
+    local = config.data.batch_per_device * jax.local_device_count()
+    pcfg = ip.PipelineConfig(
+        data_dir=config.data.dir, local_batch_size=local, seed=config.seed,
+        shuffle=config.data.shuffle, shuffle_buffer=config.data.shuffle_buffer,
+        image_buckets=tuple(tuple(b) for b in config.data.image_buckets),
+        max_long_side=config.data.max_long_side or None)
+
+    mngr = checkpoint_manager(workdir, config)
+    if mngr.latest_step() is not None:
+        state = restore(mngr, abstract)
+        logging.info("resumed from %s at step %d", workdir, int(state["step"]))
+    elif config.resume:
+        state = restore(checkpoint_manager(config.resume, config), abstract)
+        logging.info("resumed from %s at step %d", config.resume, int(state["step"]))
+    elif config.init_from:
+        p, s = initial_weights(config, state["params"], state["stats"],
+                               _abstract(dict(params=params, stats=stats), repl))
+        state = dict(state, params=jax.device_put(p, repl), stats=jax.device_put(s, repl))
+        logging.info("initialised from %s", config.init_from)
+    elif config.model.calibrate_bn_images:
+        s = calibrated_stats(parts, state["params"], state["stats"], pcfg,
+                             config.model.calibrate_bn_images)
+        state = dict(state, stats=jax.device_put(s, repl))
+        logging.info("from scratch: BN statistics calibrated on %d images",
+                     config.model.calibrate_bn_images)
+    start = int(jax.device_get(state["step"]))
+    _write_run_info(workdir, config, state["params"])
+
+    ds, facts = ip.train_dataset(pcfg, start_step=start, process_index=jax.process_index(),
+                                 process_count=jax.process_count())
+    images_per_step = facts["global_batch_size"]
+    step_fn = jax.jit(make_train_step(parts, tx, schedule, loss_weights(info.metadata, config),
+                                      config, dataset),
+                      in_shardings=(repl, data_sh), out_shardings=(repl, repl), donate_argnums=0)
+
+    from clu import metric_writers  # pylint: disable=g-import-not-at-top
+    writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0,
+                                                  asynchronous=True)
+    log = MetricLog(workdir, start, writer)
+    stop = {"signal": None}
+    previous = signal.signal(signal.SIGTERM, lambda signum, _: stop.update(signal=signum))
+    bar = None
+    if progress and jax.process_index() == 0:
+        from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+        bar = tqdm(total=config.total_steps, initial=start, unit="step", file=sys.stderr,
+                   dynamic_ncols=True)
+    last = None
+    it = ds.as_numpy_iterator()
+    try:
+        for step in range(start, config.total_steps):
+            if stop["signal"] is not None:
+                log.flush(images_per_step)
+                save(mngr, state, config)
+                logging.warning("SIGTERM: saved step %d, exiting", step)
+                break
+            local_batch = next(it)
+            batch = {k: jax.make_array_from_process_local_data(data_sh, local_batch[k])
+                     for k in BATCH_KEYS}
+            state, metrics = step_fn(state, batch)
+            log.add(step, metrics)
+            if step_fn._cache_size() > config.compile_limit:  # pylint: disable=protected-access
+                raise TrainingError(f"{step_fn._cache_size()} compilations of the train step: image "
+                                    "sizes are not bucketed (config.data.image_buckets)")
+            done = step + 1
+            if done % config.log_every == 0 or done == config.total_steps:
+                last = log.flush(images_per_step)
+                if bar is not None:
+                    bar.set_postfix(loss=f"{last['loss']:.4f}", lr=f"{last['lr']:.2e}",
+                                    compiles=step_fn._cache_size())  # pylint: disable=protected-access
+            if done % config.checkpoint_every == 0 or done == config.total_steps:
+                log.flush(images_per_step)  # never checkpoint a non-finite state
+                save(mngr, state, config)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if bar is not None:
+            bar.close()
+        mngr.wait_until_finished()
+        writer.flush()
+    return last or {}

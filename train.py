@@ -1,0 +1,45 @@
+r"""Trains TIN.
+
+    python train.py --config configs/tin_hico.py --workdir runs/hico
+    python train.py --config configs/tin_hico.py:runlocal --workdir /tmp/t --config.total_steps=50
+
+Initialisation order: the workdir's latest checkpoint, else ``config.resume``,
+else ``config.init_from`` (ImageNet / TIN TF checkpoint or an earlier workdir),
+else random. Multi-host: pass --coordinator_address/--num_processes/--process_id
+(or set them in the environment; on TPU and SLURM jax finds them itself).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from absl import app, flags
+from ml_collections import config_flags
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", None, "experiment config file", lock_config=True)
+flags.DEFINE_string("workdir", None, "where checkpoints and metrics go")
+flags.DEFINE_string("coordinator_address", None, "host:port of process 0 (multi-host)")
+flags.DEFINE_integer("num_processes", None, "number of processes (multi-host)")
+flags.DEFINE_integer("process_id", None, "this process's index (multi-host)")
+flags.DEFINE_bool("progress", True, "show a progress bar")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+    del argv
+    import jax  # pylint: disable=g-import-not-at-top
+    if FLAGS.coordinator_address or FLAGS.num_processes:
+        jax.distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
+    from tin_jax import trainer  # pylint: disable=g-import-not-at-top
+    logging.getLogger("absl").setLevel(logging.INFO)
+    try:
+        trainer.train(FLAGS.config, FLAGS.workdir, progress=FLAGS.progress)
+    except (trainer.TrainingError, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    app.run(main)
