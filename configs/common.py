@@ -68,7 +68,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.total_steps = 2_000_000
     c.log_every = 100
     c.checkpoint_every = 10_000
-    c.keep_checkpoints = 3
+    c.keep_checkpoints = 3  # keep-last-K
     c.init_from = ""  # TF checkpoint (ImageNet resnet_v1_50, released TIN) or one of our workdirs
     c.init_kind = "auto"  # 'auto' | 'tf_resnet' | 'tf_tin' | 'workdir'
     c.resume = ""  # a workdir to continue from when --workdir holds no checkpoint

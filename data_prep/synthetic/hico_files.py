@@ -53,8 +53,15 @@ def _image_labels(scenes_: list, num_images: int, rng: np.random.Generator) -> n
             labels[lo:hi + 1, col] = -1.0
         for h in present:
             labels[h, col] = 1.0
-        if rng.random() < 0.05 and present:  # a few ambiguous labels, as in the real file
-            labels[int(rng.choice(sorted(present))), col] = 0.0
+        # A few ambiguous (0) labels, as in the real file, but only where the object keeps
+        # another positive label: the official Known-Object evaluation asserts that every
+        # GT pair lies on an image with a positive label for its object.
+        by_object: dict[int, list[int]] = {}
+        for h in sorted(present):
+            by_object.setdefault(int(classes.HOI_TO_OBJECT[h]), []).append(h)
+        candidates = [h for hs in by_object.values() if len(hs) > 1 for h in hs]
+        if candidates and rng.random() < 0.2:
+            labels[int(rng.choice(candidates)), col] = 0.0
     return labels
 
 

@@ -1,0 +1,173 @@
+"""train.py end to end on the tiny config: resume, devices, hosts, NaN, SIGTERM, overrides."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+
+TINY = ["--config.model.width=4", "--config.model.fc_dim=32", "--config.data.max_long_side=96",
+        "--config.model.calibrate_bn_images=2", "--noprogress"]
+
+
+def _cmd(hico_dir, workdir, *overrides):
+    return [sys.executable, "train.py", "--config", "configs/tin_hico.py:runlocal",
+            "--workdir", str(workdir), f"--config.data.dir={hico_dir}", *TINY, *overrides]
+
+
+def _env(devices=1, **extra):
+    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
+               JAX_PLATFORMS="cpu", **extra)
+    return env
+
+
+def _run(cmd, devices=1, timeout=600, check=True):
+    proc = subprocess.run(cmd, cwd=ROOT, env=_env(devices), capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def _final_params(workdir, step=None):
+    """The latest (or given) checkpoint's state, restored onto this process's one CPU
+    device (whatever topology saved it)."""
+    import jax
+    import orbax.checkpoint as ocp
+    root = os.path.join(str(workdir), "checkpoints")
+    step = step or max(int(n) for n in os.listdir(root) if n.isdigit())
+    path = os.path.join(root, str(step), "state")
+    ckpt = ocp.StandardCheckpointer()
+    device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
+                          ckpt.metadata(path).item_metadata)
+    return step, ckpt.restore(path, target)
+
+
+def _leaves(tree):
+    import jax
+    return [np.asarray(x) for x in jax.tree.leaves(tree)]
+
+
+def _metrics(workdir):
+    return [json.loads(l) for l in open(os.path.join(str(workdir), "metrics.jsonl"))]
+
+
+def test_kill_and_resume_is_bitwise_exact(hico_dir, tmp_path):
+    steps = ["--config.total_steps=8", "--config.checkpoint_every=3", "--config.log_every=1"]
+    ref = tmp_path / "ref"
+    _run(_cmd(hico_dir, ref, *steps))
+    run = tmp_path / "killed"
+    proc = subprocess.Popen(_cmd(hico_dir, run, *steps), cwd=ROOT, env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    metrics = os.path.join(str(run), "metrics.jsonl")
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.exists(metrics) and sum(1 for _ in open(metrics)) >= 4:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, "finished before the kill"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    _run(_cmd(hico_dir, run, *steps))
+    (s1, a), (s2, b) = _final_params(ref), _final_params(run)
+    assert s1 == s2 == 8
+    for x, y in zip(_leaves(a), _leaves(b)):
+        np.testing.assert_array_equal(x, y)
+    assert [m["step"] for m in _metrics(run)] == list(range(1, 9))
+    np.testing.assert_array_equal([m["loss"] for m in _metrics(run)], [m["loss"] for m in _metrics(ref)])
+
+
+def test_eight_devices_match_one(hico_dir, tmp_path):
+    """Same global batch of 8 images: sharded over 8 devices or on one. Losses agree over
+    three steps; parameters after one update agree to float32 reduction-order noise."""
+    common = ["--config.total_steps=3", "--config.log_every=1", "--config.checkpoint_every=1"]
+    one = tmp_path / "one"
+    _run(_cmd(hico_dir, one, *common, "--config.data.batch_per_device=8"), devices=1)
+    eight = tmp_path / "eight"
+    _run(_cmd(hico_dir, eight, *common, "--config.data.batch_per_device=1"), devices=8)
+    np.testing.assert_allclose([m["loss"] for m in _metrics(eight)],
+                               [m["loss"] for m in _metrics(one)], rtol=1e-4)
+    for x, y in zip(_leaves(_params_at(one, 1)), _leaves(_params_at(eight, 1))):
+        np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
+
+
+def _params_at(workdir, step):
+    return _final_params(workdir, step)[1]["params"]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_match_one_process(hico_dir, tmp_path):
+    common = ["--config.total_steps=3", "--config.log_every=1", "--config.checkpoint_every=3"]
+    single = tmp_path / "single"
+    _run(_cmd(hico_dir, single, *common), devices=2)
+    multi = tmp_path / "multi"
+    port = _free_port()
+    procs = [subprocess.Popen(
+        _cmd(hico_dir, multi, *common, f"--coordinator_address=127.0.0.1:{port}",
+             "--num_processes=2", f"--process_id={i}"),
+        cwd=ROOT, env=_env(1), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (o, e) in zip(procs, outs):
+        assert p.returncode == 0, e[-3000:]
+    np.testing.assert_allclose([m["loss"] for m in _metrics(multi)],
+                               [m["loss"] for m in _metrics(single)], rtol=1e-4)
+    for x, y in zip(_leaves(_final_params(single)[1]["params"]), _leaves(_final_params(multi)[1]["params"])):
+        np.testing.assert_allclose(x, y, rtol=1e-3, atol=1e-5)
+
+
+def test_nan_loss_stops_with_clear_message_and_keeps_last_good_checkpoint(hico_dir, tmp_path):
+    work = tmp_path / "nan"
+    # lr 0.01 for four steps, then 1e10: the loss overflows a few steps later.
+    proc = _run(_cmd(hico_dir, work, "--config.total_steps=40", "--config.checkpoint_every=2",
+                     "--config.log_every=1", "--config.optim.schedule=exponential",
+                     "--config.optim.decay_steps=4", "--config.optim.decay_rate=1e12",
+                     "--config.keep_checkpoints=100"), check=False)
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: non-finite loss at step "), line
+    bad = int(line.split("step ")[1].split(":")[0])
+    step, state = _final_params(work)
+    assert 4 <= step < bad
+    assert all(np.isfinite(x).all() for x in _leaves(state["params"]))
+
+
+def test_sigterm_saves_and_exits_cleanly(hico_dir, tmp_path):
+    work = tmp_path / "term"
+    proc = subprocess.Popen(_cmd(hico_dir, work, "--config.total_steps=1000", "--config.log_every=1",
+                                 "--config.checkpoint_every=1000"),
+                            cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = os.path.join(str(work), "metrics.jsonl")
+    deadline = time.time() + 300
+    while time.time() < deadline and not (os.path.exists(metrics) and os.path.getsize(metrics)):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-2000:]
+    step, _ = _final_params(work)
+    assert 1 <= step < 1000
+    config = json.load(open(os.path.join(str(work), "config.json")))
+    assert config["total_steps"] == 1000 and config["model"]["width"] == 4  # overrides recorded
+
+
+def test_loss_falls_on_the_demo_data(hico_dir, tmp_path):
+    work = tmp_path / "demo"
+    _run(_cmd(hico_dir, work, "--config.total_steps=30", "--config.log_every=5",
+              "--config.checkpoint_every=30"))
+    losses = [m["loss"] for m in _metrics(work)]
+    assert len(losses) == 6 and losses[-1] < 0.5 * losses[0], losses

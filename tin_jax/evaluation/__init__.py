@@ -1,0 +1,1 @@
+"""Benchmark evaluators (HICO-DET: :mod:`tin_jax.evaluation.hico_det`)."""
