@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 OUT    ?= out/demo
 SEED   ?= 0
 
-.PHONY: demo test venv data convert clean bench
+.PHONY: demo test venv data convert train clean bench
 
 venv: $(VENV)/.installed
 
@@ -21,10 +21,17 @@ data: venv
 	$(PY) -m data_prep.make_synthetic --out $(OUT)/raw --seed $(SEED)
 
 convert: data
-	$(PY) -m data_prep.convert --dataset hico --data_dir $(OUT)/raw --out_dir $(OUT)/hico --images_per_shard 32 --no_progress
-	$(PY) -m data_prep.convert --dataset vcoco --data_dir $(OUT)/raw --out_dir $(OUT)/vcoco --images_per_shard 32 --no_progress
+	$(PY) -m data_prep.convert --dataset hico --data_dir $(OUT)/raw --out_dir $(OUT)/hico --images_per_shard 32 --no_progress --overwrite
+	$(PY) -m data_prep.convert --dataset vcoco --data_dir $(OUT)/raw --out_dir $(OUT)/vcoco --images_per_shard 32 --no_progress --overwrite
 
-demo: convert
+DEMO_FLAGS = --config configs/demo.py --workdir $(OUT)/train --config.data.dir=$(OUT)/hico \
+             --config.eval.anno_dir=$(OUT)/raw/hico_20160224_det
+
+train: convert
+	$(PY) train.py $(DEMO_FLAGS)
+
+demo: train
+	$(PY) evaluate.py $(DEMO_FLAGS)
 
 test: venv
 	$(PY) -m pytest -q -n 2 tests
@@ -32,6 +39,8 @@ test: venv
 bench: venv
 	$(PY) benchmarks/convert.py
 	$(PY) benchmarks/pipeline.py
+	$(PY) benchmarks/roi.py
+	$(PY) benchmarks/eval.py
 
 clean:
 	rm -rf out

@@ -11,7 +11,6 @@ else random. Multi-host: pass --coordinator_address/--num_processes/--process_id
 
 from __future__ import annotations
 
-import logging
 import sys
 
 from absl import app, flags
@@ -24,6 +23,7 @@ flags.DEFINE_string("coordinator_address", None, "host:port of process 0 (multi-
 flags.DEFINE_integer("num_processes", None, "number of processes (multi-host)")
 flags.DEFINE_integer("process_id", None, "this process's index (multi-host)")
 flags.DEFINE_bool("progress", True, "show a progress bar")
+flags.DEFINE_bool("verbose", False, "log at INFO level (checkpoint saves, metric lines)")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -32,13 +32,19 @@ def main(argv):
     import jax  # pylint: disable=g-import-not-at-top
     if FLAGS.coordinator_address or FLAGS.num_processes:
         jax.distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
+    from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
     from tin_jax import trainer  # pylint: disable=g-import-not-at-top
-    logging.getLogger("absl").setLevel(logging.INFO)
+    if not FLAGS.verbose:  # orbax and clu log every save at INFO; the progress bar says enough
+        absl_logging.set_verbosity(absl_logging.WARNING)
     try:
-        trainer.train(FLAGS.config, FLAGS.workdir, progress=FLAGS.progress)
+        last = trainer.train(FLAGS.config, FLAGS.workdir, progress=FLAGS.progress)
     except (trainer.TrainingError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(3)
+    if last and jax.process_index() == 0:
+        terms = ", ".join(f"{k[5:]} {v:.4f}" for k, v in sorted(last.items()) if k.startswith("loss_"))
+        print(f"trained to step {FLAGS.config.total_steps}: loss {last['loss']:.4f} ({terms}); "
+              f"{last['images_per_sec']:.1f} images/s; workdir {FLAGS.workdir}")
 
 
 if __name__ == "__main__":

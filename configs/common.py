@@ -73,6 +73,17 @@ def base_config() -> ml_collections.ConfigDict:
     c.init_kind = "auto"  # 'auto' | 'tf_resnet' | 'tf_tin' | 'workdir'
     c.resume = ""  # a workdir to continue from when --workdir holds no checkpoint
     c.compile_limit = 16  # more compilations than this indicate shape churn: error
+
+    c.eval = ml_collections.ConfigDict()
+    c.eval.anno_dir = "out/demo/raw/hico_20160224_det"  # anno_bbox.mat + anno.mat (the official GT)
+    c.eval.human_thresh = 0.8  # Test_TIN_HICO.py defaults (V-COCO: 0.6 / 0.4)
+    c.eval.object_thresh = 0.3
+    c.eval.fallback = "fixed"  # top-4 x top-4 pairs for images with none; 'original' keeps its -1 bug
+    c.eval.lis = True  # low-grade instance suppression on the detection scores
+    c.eval.nis = True  # non-interaction suppression with D's scores
+    c.eval.top_k = 19_999  # per HOI, as the original export
+    c.eval.pairs_per_slot = 32
+    c.eval.checkpoint_step = 0  # 0 = latest
     return c
 
 

@@ -171,10 +171,17 @@ def save(mngr: ocp.CheckpointManager, state: dict, config) -> None:
                                             meta=ocp.args.JsonSave(meta)), force=True)
 
 
-def restore(mngr: ocp.CheckpointManager, abstract_state: dict, step: int | None = None) -> dict:
+def restore(mngr: ocp.CheckpointManager, abstract_state: dict, step: int | None = None,
+            partial: bool = False) -> dict:
+    """The saved state (``partial``: only the keys of ``abstract_state``, e.g. the weights)."""
     step = mngr.latest_step() if step is None else step
-    got = mngr.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()))
+    if partial:
+        state = ocp.args.PyTreeRestore(
+            abstract_state, restore_args=ocp.checkpoint_utils.construct_restore_args(abstract_state),
+            partial_restore=True)
+    else:
+        state = ocp.args.StandardRestore(abstract_state)
+    got = mngr.restore(step, args=ocp.args.Composite(state=state, meta=ocp.args.JsonRestore()))
     return got["state"]
 
 
@@ -182,8 +189,13 @@ def _abstract(tree, sharding):
     return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), tree)
 
 
-def initial_weights(config, params: dict, stats: dict, workdir_abstract: dict):
-    """``config.init_from``: an ImageNet / TIN slim checkpoint or one of our workdirs."""
+def initial_weights(config, parts: ModelParts, params: dict, stats: dict, workdir_abstract: dict):
+    """``config.init_from``: a TF-slim ``resnet_v1_50`` checkpoint or one of our workdirs.
+
+    A slim checkpoint (ImageNet, or tf-faster-rcnn's detector) fills the backbone and
+    both res5 streams, the object stream's ``block5`` from the checkpoint's ``block4``
+    when it has none (TIN's ``Restore_flag=5``); the heads keep their initialisation.
+    """
     src, kind = config.init_from, config.init_kind
     if kind == "auto":
         kind = "workdir" if os.path.isdir(os.path.join(src, "checkpoints")) else "tf_resnet"
@@ -191,11 +203,19 @@ def initial_weights(config, params: dict, stats: dict, workdir_abstract: dict):
         mngr = ocp.CheckpointManager(os.path.join(os.path.abspath(src), "checkpoints"))
         if mngr.latest_step() is None:
             raise TrainingError(f"{src}: init_from workdir holds no checkpoint")
-        got = restore(mngr, workdir_abstract)
+        got = restore(mngr, workdir_abstract, partial=True)
         return got["params"], got["stats"]
     if kind == "tf_resnet":
         from tin_jax.checkpoints import tf_import  # pylint: disable=g-import-not-at-top
-        return tf_import.init_tin_from_slim_resnet(src, params, stats)
+        model = parts.merge(*jax.tree.map(jnp.asarray, jax.device_get((params, stats))))
+        report = tf_import.load_slim_resnet(
+            src, {"backbone": model.backbone, "block5": model.block5},
+            block_map={"block5": ("block5", "block4")},
+            ignore=tuple(tf_import.TF_TRAINING_STATE) + (r".*/(logits|fc|predictions)/.*",),
+            allow_unused=True)
+        logging.warning("loaded %s", report)
+        _, p, s, _ = nnx.split(model, nnx.Param, FrozenStat, ...)
+        return p.to_pure_dict(), s.to_pure_dict()
     raise TrainingError(f"unknown init_kind {kind!r}: use 'auto', 'workdir' or 'tf_resnet'")
 
 
@@ -283,20 +303,20 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
     mngr = checkpoint_manager(workdir, config)
     if mngr.latest_step() is not None:
         state = restore(mngr, abstract)
-        logging.info("resumed from %s at step %d", workdir, int(state["step"]))
+        logging.warning("resumed from %s at step %d", workdir, int(state["step"]))
     elif config.resume:
         state = restore(checkpoint_manager(config.resume, config), abstract)
-        logging.info("resumed from %s at step %d", config.resume, int(state["step"]))
+        logging.warning("resumed from %s at step %d", config.resume, int(state["step"]))
     elif config.init_from:
-        p, s = initial_weights(config, state["params"], state["stats"],
+        p, s = initial_weights(config, parts, state["params"], state["stats"],
                                _abstract(dict(params=params, stats=stats), repl))
         state = dict(state, params=jax.device_put(p, repl), stats=jax.device_put(s, repl))
-        logging.info("initialised from %s", config.init_from)
+        logging.warning("initialised from %s", config.init_from)
     elif config.model.calibrate_bn_images:
         s = calibrated_stats(parts, state["params"], state["stats"], pcfg,
                              config.model.calibrate_bn_images)
         state = dict(state, stats=jax.device_put(s, repl))
-        logging.info("from scratch: BN statistics calibrated on %d images",
+        logging.warning("from scratch: BN statistics calibrated on %d images",
                      config.model.calibrate_bn_images)
     start = int(jax.device_get(state["step"]))
     _write_run_info(workdir, config, state["params"])
