@@ -165,9 +165,22 @@ def test_sigterm_saves_and_exits_cleanly(hico_dir, tmp_path):
     assert config["total_steps"] == 1000 and config["model"]["width"] == 4  # overrides recorded
 
 
-def test_loss_falls_on_the_demo_data(hico_dir, tmp_path):
+def test_loss_falls_then_evaluate_prints_the_table(raw_dir, hico_dir, tmp_path):
     work = tmp_path / "demo"
     _run(_cmd(hico_dir, work, "--config.total_steps=30", "--config.log_every=5",
               "--config.checkpoint_every=30"))
     losses = [m["loss"] for m in _metrics(work)]
     assert len(losses) == 6 and losses[-1] < 0.5 * losses[0], losses
+    anno = os.path.join(raw_dir, "hico_20160224_det")
+    cmd = [sys.executable, "evaluate.py", "--config", "configs/tin_hico.py:runlocal",
+           "--workdir", str(work), f"--config.data.dir={hico_dir}", f"--config.eval.anno_dir={anno}",
+           "--config.model.width=4", "--config.model.fc_dim=32", "--config.data.max_long_side=96"]
+    proc = _run(cmd)
+    assert "HICO-DET official protocol" in proc.stdout and "Known Object" in proc.stdout
+    out = os.path.join(str(work), "eval_30")
+    result = json.load(open(os.path.join(out, "results.json")))
+    assert result  # the official numbers, written
+    assert len(os.listdir(os.path.join(out, "detections"))) == 80  # detections_01..80.mat
+    # a missing checkpoint is a one-line error, not a traceback
+    bad = _run([*cmd[:5], str(tmp_path / "nothing"), *cmd[6:]], check=False)
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error: ")
