@@ -198,7 +198,7 @@ def initial_weights(config, parts: ModelParts, params: dict, stats: dict, workdi
     """
     src, kind = config.init_from, config.init_kind
     if kind == "auto":
-        kind = "workdir" if os.path.isdir(os.path.join(src, "checkpoints")) else "tf_resnet"
+        kind = "workdir" if os.path.isdir(os.path.join(src, "checkpoints")) else _tf_kind(src)
     if kind == "workdir":
         mngr = ocp.CheckpointManager(os.path.join(os.path.abspath(src), "checkpoints"))
         if mngr.latest_step() is None:
@@ -216,7 +216,26 @@ def initial_weights(config, parts: ModelParts, params: dict, stats: dict, workdi
         logging.warning("loaded %s", report)
         _, p, s, _ = nnx.split(model, nnx.Param, FrozenStat, ...)
         return p.to_pure_dict(), s.to_pure_dict()
-    raise TrainingError(f"unknown init_kind {kind!r}: use 'auto', 'workdir' or 'tf_resnet'")
+    if kind == "tf_tin":  # a released TIN model (or any checkpoint of the original graph)
+        from tin_jax.checkpoints import tin_import  # pylint: disable=g-import-not-at-top
+        model = parts.merge(*jax.tree.map(jnp.asarray, jax.device_get((params, stats))))
+        ignore = tuple(tin_import.TIN_TRAINING_STATE)
+        if not model.cfg.interactiveness:  # RC_D from a full TIN checkpoint: drop D
+            ignore += (r"(fc_binary|binary_classification)/.*",)
+        logging.warning("loaded %s", tin_import.load_tin_checkpoint(src, model, ignore=ignore))
+        _, p, s, _ = nnx.split(model, nnx.Param, FrozenStat, ...)
+        return p.to_pure_dict(), s.to_pure_dict()
+    raise TrainingError(f"unknown init_kind {kind!r}: use 'auto', 'workdir', 'tf_resnet' or 'tf_tin'")
+
+
+def _tf_kind(path: str) -> str:
+    """'tf_tin' if a TF checkpoint holds TIN's heads, else 'tf_resnet' (a bare backbone)."""
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    try:
+        names = tf.train.load_checkpoint(path).get_variable_to_shape_map()
+    except Exception as e:  # TF raises several types for a bad path
+        raise TrainingError(f"{path}: not a TF checkpoint or our workdir ({e})") from None
+    return "tf_tin" if any(n.startswith("classification/") for n in names) else "tf_resnet"
 
 
 # -- metrics -------------------------------------------------------------------------------

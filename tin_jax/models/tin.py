@@ -20,12 +20,15 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from tin_jax.models.resnet import FrozenBatchNorm, Res5, SlimResNet50, he_init, mask_padding
+from tin_jax.models.resnet import (SLIM_BN_EPS, FrozenBatchNorm, Res5, SlimResNet50, he_init,
+                                   mask_padding)
 from tin_jax.ops import roi
 
 xavier = nnx.initializers.glorot_uniform()  # slim's default outside resnet_arg_scope
 cls_init = nnx.initializers.normal(0.01)  # the classifiers' tf.random_normal_initializer(0, 0.01)
-FC_BN_EPS = 1e-5  # head FCs' slim BN; frozen at mean 0 / var 1 / gamma 1 unless a checkpoint says otherwise
+# The head FCs' slim BN: TF 1.12 sends rank-2 inputs through fused_batch_norm too, which
+# raises eps 1e-5 to 1.001e-5 (checked against a TF transcription, tests/test_tin_tf_import.py).
+FC_BN_EPS = SLIM_BN_EPS
 
 
 @dataclasses.dataclass(frozen=True)
