@@ -74,6 +74,7 @@ def reference_run(hico_dir, tmp_path_factory):
     return ref
 
 
+@pytest.mark.xdist_group("reference_run")
 def test_kill_and_resume_is_bitwise_exact(hico_dir, reference_run, tmp_path):
     steps = REFERENCE_STEPS
     ref = reference_run
@@ -123,9 +124,11 @@ def _free_port():
 
 
 def test_two_processes_match_one_process(hico_dir, tmp_path):
+    """Two hosts with one device each (global batch 2) against one host with one device
+    and a batch of 2: every host decodes its slice of the same global order."""
     common = ["--config.total_steps=3", "--config.log_every=1", "--config.checkpoint_every=3"]
     single = tmp_path / "single"
-    _run(_cmd(hico_dir, single, *common), devices=2)
+    _run(_cmd(hico_dir, single, *common, "--config.data.batch_per_device=2"), devices=1)
     multi = tmp_path / "multi"
     port = _free_port()
     procs = [subprocess.Popen(
@@ -176,10 +179,11 @@ def test_sigterm_saves_and_exits_cleanly(hico_dir, tmp_path):
     assert config["total_steps"] == 1000 and config["model"]["width"] == 4  # overrides recorded
 
 
+@pytest.mark.xdist_group("reference_run")
 def test_loss_falls_then_evaluate_prints_the_table(raw_dir, hico_dir, reference_run, tmp_path):
     work = reference_run
     losses = [m["loss"] for m in _metrics(work)]
-    assert len(losses) == 16 and np.mean(losses[-3:]) < 0.5 * np.mean(losses[:3]), losses
+    assert len(losses) == 16 and np.mean(losses[-3:]) < 0.7 * np.mean(losses[:3]), losses
     anno = os.path.join(raw_dir, "hico_20160224_det")
     out = tmp_path / "eval"
     cmd = [sys.executable, "evaluate.py", "--config", "configs/tin_hico.py:runlocal",
@@ -191,6 +195,8 @@ def test_loss_falls_then_evaluate_prints_the_table(raw_dir, hico_dir, reference_
     result = json.load(open(os.path.join(str(out), "results.json")))
     assert result  # the official numbers, written
     assert len(os.listdir(os.path.join(str(out), "detections"))) == 80  # detections_01..80.mat
+    for png in ("per_class_ap.png", "pr_curves.png", "detections.png"):
+        assert os.path.getsize(os.path.join(str(out), png)) > 1000
     # a missing checkpoint is a one-line error, not a traceback
     bad = _run([*cmd[:5], str(tmp_path / "nothing"), *cmd[6:]], check=False)
     assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error: ")
