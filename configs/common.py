@@ -33,6 +33,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.data.shuffle = True
     c.data.shuffle_buffer = 512
     c.data.max_long_side = 0  # 0 = original resolution
+    c.data.pos_augment = 15  # jittered positives per chunk (TIN's Pos_augment)
+    c.data.neg_select = 60  # negatives per image at most (TIN's Neg_select)
     c.data.image_buckets = ((320, 480), (480, 320), (480, 480), (480, 640), (640, 480), (640, 640),
                             (800, 800), (1024, 1024))
 

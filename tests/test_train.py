@@ -15,8 +15,10 @@ import pytest
 
 from tests.conftest import ROOT
 
+# Tiny network, small images, at most 5 + 5 + 12 = 22 pairs per image: CPU-sized runs.
 TINY = ["--config.model.width=4", "--config.model.fc_dim=32", "--config.data.max_long_side=96",
-        "--config.model.calibrate_bn_images=2", "--noprogress"]
+        "--config.model.calibrate_bn_images=2", "--config.data.pos_augment=5",
+        "--config.data.neg_select=12", "--noprogress"]
 
 
 def _cmd(hico_dir, workdir, *overrides):
@@ -107,8 +109,10 @@ def test_eight_devices_match_one(hico_dir, tmp_path):
     _run(_cmd(hico_dir, one, *common, "--config.data.batch_per_device=8"), devices=1)
     eight = tmp_path / "eight"
     _run(_cmd(hico_dir, eight, *common, "--config.data.batch_per_device=1"), devices=8)
+    # float32 reduction order differs; a scaling bug (e.g. gradients averaged twice)
+    # would move the second and third losses by far more than this
     np.testing.assert_allclose([m["loss"] for m in _metrics(eight)],
-                               [m["loss"] for m in _metrics(one)], rtol=1e-4)
+                               [m["loss"] for m in _metrics(one)], rtol=1e-3)
     for x, y in zip(_leaves(_params_at(one, 1)), _leaves(_params_at(eight, 1))):
         np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
 
@@ -140,7 +144,7 @@ def test_two_processes_match_one_process(hico_dir, tmp_path):
     for p, (o, e) in zip(procs, outs):
         assert p.returncode == 0, e[-3000:]
     np.testing.assert_allclose([m["loss"] for m in _metrics(multi)],
-                               [m["loss"] for m in _metrics(single)], rtol=1e-4)
+                               [m["loss"] for m in _metrics(single)], rtol=1e-3)
     for x, y in zip(_leaves(_final_params(single)[1]["params"]), _leaves(_final_params(multi)[1]["params"])):
         np.testing.assert_allclose(x, y, rtol=1e-3, atol=1e-5)
 

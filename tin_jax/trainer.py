@@ -317,7 +317,9 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
         data_dir=config.data.dir, local_batch_size=local, seed=config.seed,
         shuffle=config.data.shuffle, shuffle_buffer=config.data.shuffle_buffer,
         image_buckets=tuple(tuple(b) for b in config.data.image_buckets),
-        max_long_side=config.data.max_long_side or None)
+        max_long_side=config.data.max_long_side or None,
+        sampling=sampling.SamplingConfig(pos_augment=config.data.pos_augment,
+                                         neg_select=config.data.neg_select))
 
     mngr = checkpoint_manager(workdir, config)
     if mngr.latest_step() is not None:
