@@ -22,7 +22,9 @@ from tin_jax.io import hico_mat as hm
 from tin_jax.io.errors import DataFormatError
 from tin_jax.io.hico_mat import HicoAction, HicoBboxAnno, HicoHoiAnno, HicoImageAnno, HicoImageLabels
 
-HO_RCNN = "/work/.mirror/ywchao+ho-rcnn/repo"
+# A git checkout (or bare clone) of ywchao/ho-rcnn, for the optional check against the
+# official MATLAB code under GNU Octave; nothing from it is committed here.
+HO_RCNN = os.environ.get("TIN_JAX_HO_RCNN_REPO", "")
 
 # ==================================================================================================
 # A small HICO-DET world in the real file formats
@@ -668,8 +670,8 @@ eval_mode = 'ko'; eval_one;
 def _have_octave_and_mirror() -> str | None:
     if shutil.which("octave") is None:
         return "GNU Octave is not installed (apt-get install -y octave)"
-    if not os.path.isdir(HO_RCNN) or shutil.which("git") is None:
-        return f"the ho-rcnn mirror (read with git) is not at {HO_RCNN}"
+    if not HO_RCNN or not os.path.isdir(HO_RCNN) or shutil.which("git") is None:
+        return "set TIN_JAX_HO_RCNN_REPO to a git clone of ywchao/ho-rcnn to run the official code"
     return None
 
 

@@ -557,9 +557,9 @@ def test_coco_category_mapping():
 
 def test_real_vcoco_json_roundtrips_byte_identical(tmp_path):
     """If the v-coco mirror is present, its vcoco_train.json round-trips byte for byte."""
-    repo = "/work/.mirror/s-gupta+v-coco/repo"
-    if not os.path.isdir(repo):
-        pytest.skip("no v-coco mirror")
+    repo = os.environ.get("TIN_JAX_VCOCO_REPO", "")  # a git clone of s-gupta/v-coco
+    if not repo or not os.path.isdir(repo):
+        pytest.skip("set TIN_JAX_VCOCO_REPO to a git clone of s-gupta/v-coco")
     try:
         blob = subprocess.run(["git", "-C", repo, "show", "HEAD:data/vcoco/vcoco_train.json"], check=True,
                                                     capture_output=True, timeout=30).stdout
