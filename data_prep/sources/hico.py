@@ -95,7 +95,13 @@ def parse_train_gt(gt, path: str, log: ProblemLog) -> dict[int, list[dict]]:
     return by_image
 
 
-def parse_train_neg(neg, path: str, log: ProblemLog) -> dict[int, list[dict]]:
+def parse_train_neg(neg, path: str, log: ProblemLog, *, use_label: bool = True
+                    ) -> dict[int, list[dict]]:
+    """``Trainval_Neg``: per image, the detection pairs matching no GT pair.
+
+    ``use_label``: HICO-DET labels a negative with its object's no_interaction HOI
+    (Neg[1]); V-COCO's training ignores Neg[1] (negatives get all-zero labels).
+    """
     if not isinstance(neg, dict):
         raise DataFormatError(f"{path}: expected a dict image_id -> negative pairs, got {type(neg).__name__}")
     out: dict[int, list[dict]] = {}
@@ -110,7 +116,7 @@ def parse_train_neg(neg, path: str, log: ProblemLog) -> dict[int, list[dict]]:
             where = f"{where0} pair {j}"
             try:
                 e = common.as_sequence(entry, where, "negative pair", 8)
-                hoi = common.id_list(e[1], where, "no_interaction HOI", NUM_LABELS)
+                hoi = common.id_list(e[1], where, "no_interaction HOI", NUM_LABELS) if use_label else []
                 pose, pose_valid = common.as_pose(e[7], where)
                 rows.append(dict(hbox=common.as_box(e[2], where, "human box"),
                                                   obox=common.as_box(e[3], where, "object box"),

@@ -22,7 +22,7 @@ import numpy as np
 
 from data_prep.sources import common
 from data_prep.sources.common import ProblemLog
-from data_prep.sources.hico import _pair_set, parse_test_detections
+from data_prep.sources.hico import _pair_set, parse_test_detections, parse_train_neg
 from tin_jax.data import classes
 from tin_jax.data.records import Detections, ImageRecord, PairSet
 from tin_jax.io import vcoco_json
@@ -64,32 +64,6 @@ def parse_train_gt(gt, path: str, log: ProblemLog) -> dict[int, list[dict]]:
     return by_image
 
 
-def parse_train_neg(neg, path: str, log: ProblemLog) -> dict[int, list[dict]]:
-    if not isinstance(neg, dict):
-        raise DataFormatError(f"{path}: expected a dict image_id -> negative pairs, got {type(neg).__name__}")
-    out = {}
-    for key, entries in neg.items():
-        image_id = common.as_int(key, path, "dict key (image id)")
-        rows = []
-        if not isinstance(entries, (list, tuple)):
-            log.bad(f"{path}: image {image_id}: expected a list of negative pairs")
-            continue
-        for j, entry in enumerate(entries):
-            where = f"{path}: image {image_id} pair {j}"
-            try:
-                e = common.as_sequence(entry, where, "negative pair", 8)
-                pose, pose_valid = common.as_pose(e[7], where)
-                rows.append(dict(hbox=common.as_box(e[2], where, "human box"),
-                                 obox=common.as_box(e[3], where, "object box"),
-                                 cls=common.object_class(e[5], where), labels=[],
-                                 person_labels=[], pose=pose, pose_valid=pose_valid,
-                                 score=common.as_float(e[6], where, "object score")))
-            except DataFormatError as err:
-                log.bad(str(err))
-        out[image_id] = rows
-    return out
-
-
 def _test_gt(image: "vcoco_json.VcocoImage") -> PairSet:
     rows = []
     index = {ar: i for i, ar in enumerate(classes.VCOCO_CLASS_TO_ACTION_ROLE)}
@@ -109,7 +83,7 @@ def _test_gt(image: "vcoco_json.VcocoImage") -> PairSet:
 def read(data_dir: str, log: ProblemLog) -> dict:
     j = lambda p: os.path.join(data_dir, p)
     gt_by_image = parse_train_gt(load_pickle(j(TRAIN_GT)), j(TRAIN_GT), log)
-    neg_by_image = parse_train_neg(load_pickle(j(TRAIN_NEG)), j(TRAIN_NEG), log)
+    neg_by_image = parse_train_neg(load_pickle(j(TRAIN_NEG)), j(TRAIN_NEG), log, use_label=False)
     det_by_image = parse_test_detections(load_pickle(j(TEST_DET)), j(TEST_DET), log)
     test_split = vcoco_json.read_vcoco(j(VCOCO_ROOT), "test")
 
