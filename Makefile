@@ -41,6 +41,8 @@ bench: venv
 	$(PY) benchmarks/pipeline.py
 	$(PY) benchmarks/roi.py
 	$(PY) benchmarks/eval.py
+	$(PY) benchmarks/model.py
+	$(PY) benchmarks/train.py
 
 clean:
 	rm -rf out
