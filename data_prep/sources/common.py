@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import numbers
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -109,3 +109,31 @@ def box_in_image(box: np.ndarray, width: int, height: int, where: str, what: str
     if box[0] < -1 or box[1] < -1 or box[2] > width or box[3] > height:
         raise DataFormatError(
                 f"{where}: {what} {np.round(box, 2).tolist()} lies outside the {width}x{height} image")
+
+
+def group_gt_pairs(gt: Any, path: str, log: ProblemLog,
+                   make_row: Callable[[list, str], dict]) -> dict[int, list[dict]]:
+    """Validates a ``Trainval_GT`` list and groups its pairs by image, in file order.
+
+    ``make_row(entry, where)`` turns one entry (at least 6 fields; ``entry[0]`` the
+    image id, ``entry[5]`` the pose) into the dataset's row; a bad entry is
+    reported through ``log`` with the file, the entry index and the image.
+    """
+    if not isinstance(gt, list):
+        raise DataFormatError(f"{path}: expected a list of GT pairs, got {type(gt).__name__}")
+    by_image: dict[int, list[dict]] = {}
+    for i, entry in enumerate(gt):
+        where = f"{path}: entry {i}"
+        try:
+            e = as_sequence(entry, where, "GT entry", 6)
+            image_id = as_int(e[0], where, "image id")
+            where = f"{path}: entry {i} (image {image_id})"
+            pose, pose_valid = as_pose(e[5], where)
+            row = dict(make_row(e, where), hbox=as_box(e[2], where, "human box"),
+                       obox=as_box(e[3], where, "object box"), pose=pose,
+                       pose_valid=pose_valid, score=1.0)
+        except DataFormatError as err:
+            log.bad(str(err))
+            continue
+        by_image.setdefault(image_id, []).append(row)
+    return by_image

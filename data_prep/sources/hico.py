@@ -11,7 +11,6 @@ Files, relative to ``data_dir`` (the layout of TIN's ``script/download_dataset.s
 
 from __future__ import annotations
 
-import collections
 import os
 import re
 
@@ -73,26 +72,11 @@ def _hoi_object(hois: list[int], where: str) -> int:
 
 def parse_train_gt(gt, path: str, log: ProblemLog) -> dict[int, list[dict]]:
     """Groups the GT pairs by image, in file order (TIN's ``changeForm`` order)."""
-    if not isinstance(gt, list):
-        raise DataFormatError(f"{path}: expected a list of GT pairs, got {type(gt).__name__}")
-    by_image: dict[int, list[dict]] = collections.OrderedDict()
-    for i, entry in enumerate(gt):
-        where = f"{path}: entry {i}"
-        try:
-            e = common.as_sequence(entry, where, "GT entry", 6)
-            image_id = common.as_int(e[0], where, "image id")
-            where = f"{path}: entry {i} (image {image_id})"
-            hois = common.id_list(e[1], where, "HOI", NUM_LABELS)
-            pose, pose_valid = common.as_pose(e[5], where)
-            row = dict(hbox=common.as_box(e[2], where, "human box"),
-                                  obox=common.as_box(e[3], where, "object box"),
-                                  cls=_hoi_object(hois, where), labels=hois, pose=pose,
-                                  pose_valid=pose_valid, score=1.0, index=i)
-        except DataFormatError as err:
-            log.bad(str(err))
-            continue
-        by_image.setdefault(image_id, []).append(row)
-    return by_image
+    def row(e, where):
+        hois = common.id_list(e[1], where, "HOI", NUM_LABELS)
+        return dict(cls=_hoi_object(hois, where), labels=hois)
+
+    return common.group_gt_pairs(gt, path, log, row)
 
 
 def parse_train_neg(neg, path: str, log: ProblemLog, *, use_label: bool = True

@@ -26,7 +26,6 @@ from data_prep.sources.hico import _pair_set, parse_test_detections, parse_train
 from tin_jax.data import classes
 from tin_jax.data.records import Detections, ImageRecord, PairSet
 from tin_jax.io import vcoco_json
-from tin_jax.io.errors import DataFormatError
 from tin_jax.io.safe_pickle import load_pickle
 
 TRAIN_GT = "Trainval_GT_VCOCO_with_pose.pkl"
@@ -42,26 +41,12 @@ def image_path(data_dir: str, coco_split: str, image_id: int) -> str:
 
 
 def parse_train_gt(gt, path: str, log: ProblemLog) -> dict[int, list[dict]]:
-    if not isinstance(gt, list):
-        raise DataFormatError(f"{path}: expected a list of GT pairs, got {type(gt).__name__}")
-    by_image: dict[int, list[dict]] = {}
-    for i, entry in enumerate(gt):
-        where = f"{path}: entry {i}"
-        try:
-            e = common.as_sequence(entry, where, "GT entry", 6)
-            image_id = common.as_int(e[0], where, "image id")
-            where = f"{path}: entry {i} (image {image_id})"
-            pose, pose_valid = common.as_pose(e[5], where)
-            row = dict(hbox=common.as_box(e[2], where, "human box"),
-                       obox=common.as_box(e[3], where, "object box"), cls=-1,
-                       labels=common.id_list(e[1], where, "role class", NUM_LABELS),
-                       person_labels=common.id_list(e[4], where, "person class", NUM_LABELS),
-                       pose=pose, pose_valid=pose_valid, score=1.0)
-        except DataFormatError as err:
-            log.bad(str(err))
-            continue
-        by_image.setdefault(image_id, []).append(row)
-    return by_image
+    """Groups the GT pairs by image, in file order; GT[1] = role classes, GT[4] = person classes."""
+    def row(e, where):
+        return dict(cls=-1, labels=common.id_list(e[1], where, "role class", NUM_LABELS),
+                    person_labels=common.id_list(e[4], where, "person class", NUM_LABELS))
+
+    return common.group_gt_pairs(gt, path, log, row)
 
 
 def _test_gt(image: "vcoco_json.VcocoImage") -> PairSet:
