@@ -66,7 +66,7 @@ __all__ = [
         "ACTION_FIELDS", "AnnotationError", "BOX_FIELDS", "HOI_FIELDS", "HicoAction", "HicoBboxAnno",
         "HicoHoiAnno", "HicoImageAnno", "HicoImageLabels", "IMAGE_FIELDS", "NUM_HOI", "RARE_THRESHOLD",
         "SIZE_FIELDS", "atomic_write", "check_consistency", "count_train_instances", "matlab_to_python",
-        "python_to_matlab", "values_equal",
+        "python_to_matlab", "values_equal", "FieldsEqual",
         "rare_hoi_mask", "read_anno_bbox_mat", "read_anno_mat", "write_anno_bbox_mat", "write_anno_mat",
 ]
 
@@ -98,8 +98,20 @@ def values_equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+class FieldsEqual:
+    """Dataclass equality field by field with :func:`values_equal` (arrays by value, NaN == NaN).
+
+    Use with ``@dataclasses.dataclass(eq=False)`` so the generated ``__eq__`` does not replace it.
+    """
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return all(values_equal(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self))
+
+
 @dataclasses.dataclass(eq=False)
-class HicoAction:
+class HicoAction(FieldsEqual):
     """One row of ``list_action``: HOI ``vname``/``vname_ing`` + object ``nname``.
 
     ``syn``, ``definition`` (MATLAB field ``def``), ``synset`` and ``add_def`` hold the file's values as plain
@@ -120,11 +132,6 @@ class HicoAction:
     def name(self) -> str:
         """``'<vname> <nname>'``, e.g. ``'board airplane'``."""
         return f"{self.vname} {self.nname}"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, HicoAction):
-            return NotImplemented
-        return all(values_equal(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self))
 
 
 @dataclasses.dataclass(eq=False)
@@ -185,7 +192,7 @@ class HicoBboxAnno:
 
 
 @dataclasses.dataclass(eq=False)
-class HicoImageLabels:
+class HicoImageLabels(FieldsEqual):
     """Contents of ``anno.mat``: image-level labels, (num_actions, num_images) float64 in {1, 0, -1, NaN}."""
 
     actions: list[HicoAction]
@@ -193,11 +200,6 @@ class HicoImageLabels:
     list_test: list[str]
     anno_train: np.ndarray
     anno_test: np.ndarray
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, HicoImageLabels):
-            return NotImplemented
-        return all(values_equal(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self))
 
 
 def _as_rows(value: Any, ncols: int, dtype: Any) -> Any:

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from tin_jax.io.hico_mat import AnnotationError, atomic_write, values_equal
+from tin_jax.io.hico_mat import AnnotationError, FieldsEqual, atomic_write
 
 __all__ = [
         "AnnotationError", "BOX_CONVENTIONS", "COCO_CATEGORIES", "COCO_ID_TO_CONTIGUOUS", "COCO_ID_TO_NAME",
@@ -169,7 +169,7 @@ def coco_box_to_xyxy(bbox: Sequence[float], convention: str = "vsrl_eval", width
 
 
 @dataclasses.dataclass(eq=False)
-class VcocoActionTable:
+class VcocoActionTable(FieldsEqual):
     """One element of ``vcoco_<split>.json`` as arrays (after ``vsrl_utils.load_vcoco``'s reshape).
 
     Attributes:
@@ -187,11 +187,6 @@ class VcocoActionTable:
     ann_id: np.ndarray
     label: np.ndarray
     role_object_id: np.ndarray
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, VcocoActionTable):
-            return NotImplemented
-        return all(values_equal(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self))
 
 
 @dataclasses.dataclass
@@ -260,7 +255,7 @@ class VcocoActionSpec:
 
 
 @dataclasses.dataclass(eq=False)
-class VcocoObject:
+class VcocoObject(FieldsEqual):
     """A COCO annotation of the image (any category; persons included).
 
     ``box`` is ``[x1, y1, x2, y2]`` in the requested convention; ``eval_valid`` is ``vsrl_eval``'s filter (area > 0
@@ -276,14 +271,9 @@ class VcocoObject:
     iscrowd: bool
     eval_valid: bool
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, VcocoObject):
-            return NotImplemented
-        return all(values_equal(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self))
-
 
 @dataclasses.dataclass(eq=False)
-class VcocoPerson:
+class VcocoPerson(FieldsEqual):
     """An annotated person.
 
     Attributes:
@@ -300,11 +290,6 @@ class VcocoPerson:
 
     def positive_actions(self) -> list[str]:
         return [a for a, v in self.labels.items() if v == 1]
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, VcocoPerson):
-            return NotImplemented
-        return all(values_equal(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self))
 
 
 @dataclasses.dataclass
