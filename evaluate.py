@@ -1,9 +1,14 @@
 r"""Scores a trained TIN checkpoint with TIN's post-processing and the official protocol.
 
     python evaluate.py --config configs/tin_hico.py --workdir runs/hico
+    python evaluate.py --config configs/tin_vcoco.py --workdir runs/vcoco
 
-Writes ``<workdir>/eval_<step>/``: results.json, results.md, per_class_ap.csv and the
-official ``detections/detections_XX.mat`` files (readable by the MATLAB evaluation).
+The protocol follows the converted dataset (config.data.dir): HICO-DET writes
+``<workdir>/eval_<step>/`` results.json, results.md, per_class_ap.csv, PNGs and the
+official ``detections/detections_XX.mat`` files (readable by the MATLAB evaluation);
+V-COCO writes results.json, results.md and ``detections_vsrl.pkl`` (vsrl_eval.py's input).
+Multi-host: the same --coordinator_address/--num_processes/--process_id as train.py;
+every host scores its share of the images, process 0 writes the reports.
 """
 
 from __future__ import annotations
@@ -17,23 +22,28 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "experiment config file", lock_config=True)
 flags.DEFINE_string("workdir", None, "the training workdir (its checkpoints)")
 flags.DEFINE_string("out_dir", None, "where the reports go (default <workdir>/eval_<step>)")
+flags.DEFINE_string("coordinator_address", None, "host:port of process 0 (multi-host)")
+flags.DEFINE_integer("num_processes", None, "number of processes (multi-host)")
+flags.DEFINE_integer("process_id", None, "this process's index (multi-host)")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
 def main(argv):
     del argv
+    import jax  # pylint: disable=g-import-not-at-top
+    if FLAGS.coordinator_address or FLAGS.num_processes:
+        jax.distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
     from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
     from tin_jax.evaluation import run  # pylint: disable=g-import-not-at-top
     absl_logging.set_verbosity(absl_logging.WARNING)
     from tin_jax.io.errors import DataFormatError  # pylint: disable=g-import-not-at-top
     try:
-        result, present = run.evaluate_hico(FLAGS.config, FLAGS.workdir, FLAGS.out_dir)
+        table = run.evaluate(FLAGS.config, FLAGS.workdir, FLAGS.out_dir)
     except (DataFormatError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    print(result.format_table("console"))
-    print()
-    print(present)
+    if jax.process_index() == 0:
+        print(table)
 
 
 if __name__ == "__main__":

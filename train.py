@@ -42,8 +42,8 @@ def main(argv):
         print(f"error: {e}", file=sys.stderr)
         sys.exit(3)
     if last and jax.process_index() == 0:
-        terms = ", ".join(f"{k[5:]} {v:.4f}" for k, v in sorted(last.items()) if k.startswith("loss_"))
-        print(f"trained to step {FLAGS.config.total_steps}: loss {last['loss']:.4f} ({terms}); "
+        losses = ", ".join(f"{k} {v:.4f}" for k, v in sorted(last.items()) if "loss" in k)
+        print(f"trained to step {FLAGS.config.total_steps}: {losses}; "
               f"{last['images_per_sec']:.1f} images/s; workdir {FLAGS.workdir}")
 
 

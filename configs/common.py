@@ -42,6 +42,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.interactiveness = True
     c.model.pose_map = True
     c.model.d_negative_copy = True  # the original's D trick for negatives (train only)
+    c.model.part_level = False  # TPAMI's part-level interactiveness (configs/rcd.py, rcd3.py)
+    c.model.hoi_classifier = True  # False: a D-only network (TPAMI's TIN_HICO_with_part)
     c.model.width = 64  # ResNet-50; smaller = CPU demo / tests, no pretrained weights
     c.model.fc_dim = 1024
     c.model.dtype = "float32"  # computation dtype ('bfloat16' on GPU/TPU)
@@ -66,6 +68,16 @@ def base_config() -> ml_collections.ConfigDict:
     c.optim.fixed_blocks = 1  # stem + block1 frozen
     c.optim.train_only = ""  # regex: only these train (e.g. 'binary' = D-only, TRAIN_MODULE_UPDATE 2)
     c.optim.freeze = ""  # regex of further frozen parameters
+    c.optim.shard_state = False  # shard the momentum over the devices (ZeRO-1) instead of replicating it
+
+    # Transfer (the T of RC_T / RP_T C_D): every ``every``-th step trains D alone on the
+    # images of another converted dataset; interactiveness labels mean the same in every
+    # HOI dataset, HOI classes do not. ``hold``: parameters such a step leaves untouched
+    # (the HOI classifier, which D's loss does not reach), momentum included.
+    c.transfer = ml_collections.ConfigDict()
+    c.transfer.data_dirs = ()
+    c.transfer.every = 2
+    c.transfer.hold = r"^(fc8_S|fc9_S|fc7_SHsp|Concat_SHsp|cls_score_(H|O|sp))"
 
     c.total_steps = 2_000_000
     c.log_every = 100
@@ -86,6 +98,12 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval.top_k = 19_999  # per HOI, as the original export
     c.eval.pairs_per_slot = 32
     c.eval.checkpoint_step = 0  # 0 = latest
+    c.eval.d_workdir = ""  # NIS with D from this other workdir's model (e.g. configs/rcd3.py)
+    # V-COCO (Vcoco_lis_nis.py): the v-coco checkout with data/vcoco/vcoco_test.json etc.,
+    # prior_flag 3 = apply_prior + prior_mask (the mask pickle is optional: '' skips it)
+    c.eval.vcoco_root = "out/demo/raw/v-coco"
+    c.eval.vcoco_prior_flag = 3
+    c.eval.vcoco_prior_mask = ""
     return c
 
 
@@ -101,4 +119,25 @@ def make_runlocal(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     c.total_steps = 20
     c.log_every = 5
     c.checkpoint_every = 10
+    return c
+
+
+def transfer_config(arg, *, d_on_target: bool, nis: bool) -> ml_collections.ConfigDict:
+    """The transfer variants: the target dataset's HOI classifier, D also (or only) trained
+    on the other dataset. ``arg``: ``target=hico|vcoco``, ``runlocal``."""
+    arg = parse_arg(arg, target="hico", runlocal=False)
+    if arg.target not in ("hico", "vcoco"):
+        raise ValueError(f"target must be 'hico' or 'vcoco', got {arg.target!r}")
+    if arg.target == "hico":
+        c = base_config()
+        c.transfer.data_dirs = ("out/demo/vcoco",)
+    else:
+        from configs import tin_vcoco  # pylint: disable=g-import-not-at-top
+        c = tin_vcoco.get_config()
+        c.transfer.data_dirs = ("out/demo/hico",)
+    if not d_on_target:
+        c.loss.terms = tuple(t for t in c.loss.terms if t != "binary")
+    c.eval.nis = nis
+    if arg.runlocal:
+        make_runlocal(c)
     return c

@@ -46,6 +46,14 @@ def hico_dir(raw_dir, tmp_path_factory) -> str:
     return out
 
 
+@pytest.fixture(scope="session")
+def vcoco_dir(raw_dir, tmp_path_factory) -> str:
+    out = str(tmp_path_factory.mktemp("vcoco"))
+    run_module("data_prep.convert", "--dataset", "vcoco", "--data_dir", raw_dir, "--out_dir", out,
+               "--images_per_shard", "8", "--num_workers", "2", "--no_progress")
+    return out
+
+
 @pytest.fixture()
 def raw_copy(raw_dir, tmp_path) -> str:
     """A private copy of the raw folder that a test may corrupt."""

@@ -1,4 +1,4 @@
-"""Runs a trained TIN over the test split's detections (TIN's test scripts, batched).
+"""Runs a trained TIN over candidate pairs (TIN's test scripts, batched, multi-host).
 
 For each test image: candidate pairs from the detections (``postprocess.select_pairs``:
 humans above ``human_thresh``, objects (humans included) above ``object_thresh``,
@@ -7,130 +7,203 @@ the human's pose, then one forward pass for many pairs at once (the original ran
 one pair per pass; the network treats pairs independently, so the scores are the
 same). Images with more pairs than ``pairs_per_slot`` use several slots.
 
-Output per image, as TIN's test pickle holds it: boxes, object class, the 600 (29)
-HOI scores ``sigmoid(sp) * (sigmoid(H) + sigmoid(O))``, detection scores and
-D's ``(P_inter, P_noninter)``.
+Multi-host: every host builds the same list of slots from the records (detections
+only, no image decoding), so every host knows the whole schedule. Global batch ``t``
+holds slots ``[t*G, (t+1)*G)``; host ``h`` decodes and feeds positions
+``[h*L, (h+1)*L)`` of it. All hosts run the same number of steps (the last batch is
+padded with empty slots) and receive the whole batch's outputs (replicated), so
+every host ends with every image's scores.
+
+Output per image, as TIN's test pickle holds it: boxes, object class, detection
+scores, and per pair what ``model_fn`` returns: e.g. the 600 (29) HOI scores
+``sigmoid(sp) * (sigmoid(H) + sigmoid(O))``, D's ``(P_inter, P_noninter)``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterator
+import functools
+from typing import Callable, Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from tin_jax import postprocess
+from tin_jax.data import features
 from tin_jax.data import input_pipeline as ip
-from tin_jax.data import spatial
+from tin_jax.data import parts, spatial
 
 
 @dataclasses.dataclass
-class ImagePairs:
-    """The candidate pairs of one test image (indices into its detections)."""
-    image_id: int
-    filename: str
-    image: np.ndarray  # uint8 BGR
-    human_idx: np.ndarray
-    object_idx: np.ndarray
-    is_fallback: bool
-    det: object  # records.Detections
-    scale: float = 1.0  # image (and network box) scale
+class PairItem:
+    """One image and the pairs to score on it (any source: test split, user input)."""
+    encoded: bytes | Callable[[], bytes]  # the image file's bytes, or how to read them
+    height: int
+    width: int
+    human_boxes: np.ndarray  # (N, 4) original image pixels
+    object_boxes: np.ndarray  # (N, 4)
+    poses: list  # N entries: (51,) AlphaPose keypoints or None
+    meta: dict = dataclasses.field(default_factory=dict)  # copied into the result
 
 
-def image_pairs(data_dir: str, human_thresh: float, object_thresh: float,
-                fallback: str = "fixed", max_long_side: int | None = None) -> Iterator[ImagePairs]:
-    import cv2  # pylint: disable=g-import-not-at-top
-    for rec, encoded in ip.iterate_records(data_dir, "test"):
+def test_items(data_dir: str, human_thresh: float, object_thresh: float,
+               fallback: str = "fixed") -> list[PairItem]:
+    """The test split's candidate pairs, one item per image (``meta``: TIN's pickle fields)."""
+    out = []
+    images = SequentialImages(data_dir)  # read again when needed: the test set's bytes stay on disk
+    for index, (rec, _, (h, w)) in enumerate(iterate_test_records(data_dir)):
         d = rec.det
-        h, o, fb = postprocess.select_pairs(d.boxes, d.is_human, d.classes, d.scores,
-                                            human_thresh, object_thresh, fallback=fallback)
-        image = cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR)
-        scale = 1.0
-        if max_long_side and max(image.shape[:2]) > max_long_side:
-            # as the training pipeline: resize, scale the boxes the network sees; the
-            # interaction patterns still come from the original boxes
-            scale = max_long_side / max(image.shape[:2])
-            size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
-            image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
-        yield ImagePairs(rec.image_id, rec.filename, image, np.asarray(h), np.asarray(o), bool(fb),
-                         d, scale)
+        hi, oi, fb = postprocess.select_pairs(d.boxes, d.is_human, d.classes, d.scores,
+                                              human_thresh, object_thresh, fallback=fallback)
+        hi, oi = np.asarray(hi, np.int64), np.asarray(oi, np.int64)
+        poses = [d.poses[i] if d.pose_valid[i] else None for i in hi]
+        meta = dict(image_id=rec.image_id, filename=rec.filename, is_fallback=bool(fb),
+                    human_index=hi, human_boxes=d.boxes[hi], object_boxes=d.boxes[oi],
+                    object_class=d.classes[oi], human_score=d.scores[hi], object_score=d.scores[oi])
+        out.append(PairItem(functools.partial(images.get, index), h, w, d.boxes[hi], d.boxes[oi],
+                            poses, meta))
+    return out
 
 
-def _slots(item: ImagePairs, pairs_per_slot: int):
-    n = len(item.human_idx)
-    for start in range(0, max(n, 1), pairs_per_slot):
-        yield start, min(start + pairs_per_slot, n)
+class SequentialImages:
+    """The split's image bytes by record index, streamed: inference asks in increasing order."""
+
+    def __init__(self, data_dir: str, split: str = "test"):
+        self.files = [f"{data_dir}/{s['file']}" for s in ip.load_info(data_dir).shards(split)]
+        self.it, self.next = None, 0
+
+    def get(self, index: int) -> bytes:
+        import tensorflow as tf  # pylint: disable=g-import-not-at-top
+        if self.it is None or index < self.next:  # (re)start from the first record
+            spec = {"image/encoded": tf.io.FixedLenFeature([], tf.string)}
+            self.it = tf.data.TFRecordDataset(self.files).map(
+                lambda x: tf.io.parse_single_example(x, spec)["image/encoded"]).as_numpy_iterator()
+            self.next = 0
+        for _ in range(index - self.next):
+            next(self.it)
+        self.next = index + 1
+        return next(self.it)
+
+
+def iterate_test_records(data_dir: str):
+    """(ImageRecord, encoded image, (height, width)) of the test split, sizes from the record."""
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    info = ip.load_info(data_dir)
+    files = [f"{data_dir}/{s['file']}" for s in info.shards("test")]
+    for raw in tf.data.TFRecordDataset(files).map(features.parse_example).as_numpy_iterator():
+        yield (features.decode_numpy(raw), raw["image/encoded"],
+               (int(raw["image/height"]), int(raw["image/width"])))
+
+
+def _scale(height: int, width: int, max_long_side: int | None) -> float:
+    if max_long_side and max(height, width) > max_long_side:
+        return max_long_side / max(height, width)
+    return 1.0
+
+
+def _network_size(item: PairItem, max_long_side: int | None) -> tuple[int, int]:
+    s = _scale(item.height, item.width, max_long_side)
+    return (round(item.height * s), round(item.width * s)) if s != 1.0 else (item.height, item.width)
+
+
+def _decode(item: PairItem, max_long_side: int | None) -> np.ndarray:
+    """uint8 BGR as cv2.imread, resized as the training pipeline does (boxes scaled alike;
+    the interaction patterns still come from the original boxes)."""
+    import cv2  # pylint: disable=g-import-not-at-top
+    encoded = item.encoded() if callable(item.encoded) else item.encoded
+    image = cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{item.meta.get('filename', 'image')}: cannot decode the image")
+    if image.shape[:2] != (item.height, item.width):
+        raise ValueError(f"{item.meta.get('filename', 'image')}: decoded size {image.shape[:2]} "
+                         f"differs from the recorded {(item.height, item.width)}")
+    h, w = _network_size(item, max_long_side)
+    if (h, w) != image.shape[:2]:
+        image = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
+    return image
+
+
+def _slots(items: Sequence[PairItem], pairs_per_slot: int) -> list[tuple[int, int, int]]:
+    """(item, first pair, end pair) of every slot; an image without pairs gets none."""
+    out = []
+    for i, item in enumerate(items):
+        n = len(item.human_boxes)
+        out.extend((i, lo, min(lo + pairs_per_slot, n)) for lo in range(0, n, pairs_per_slot))
+    return out
+
+
+def run_items(model_fn: Callable[..., dict], items: Sequence[PairItem], *, mesh,
+              pairs_per_slot: int = 32, slots_per_device: int = 1, buckets=ip.DEFAULT_BUCKETS,
+              max_long_side: int | None = None) -> list[dict[str, np.ndarray]]:
+    """Per item, the concatenated per-pair outputs of ``model_fn``.
+
+    ``model_fn(image, image_hw, human_boxes, object_boxes, patterns, part_boxes)`` returns
+    a dict of (B, P, ...) arrays; the batch of slots is sharded over ``mesh``'s data axis.
+    """
+    data_sh, repl = NamedSharding(mesh, P("data")), NamedSharding(mesh, P())
+    fn = jax.jit(model_fn, out_shardings=repl)  # every host gets every slot's outputs
+    local = slots_per_device * len(mesh.local_devices)
+    glob = slots_per_device * mesh.size
+    first = jax.process_index() * local
+    slots = _slots(items, pairs_per_slot)
+    sizes = [_network_size(it, max_long_side) for it in items]
+    outputs: list[dict[str, list]] = [{} for _ in items]
+    cache: dict[int, np.ndarray] = {}
+    for t in range(-(-len(slots) // glob)):
+        batch = slots[t * glob:(t + 1) * glob]
+        # the bucket is a function of the whole global batch, known on every host
+        H, W = ip.bucket_for(max(sizes[i][0] for i, _, _ in batch), max(sizes[i][1] for i, _, _ in batch),
+                             [tuple(b) for b in buckets], 256)
+        img = np.zeros((local, H, W, 3), np.uint8)
+        hw = np.ones((local, 2), np.int32)
+        hb = np.zeros((local, pairs_per_slot, 4), np.float32)
+        ob = np.zeros_like(hb)
+        pat = np.zeros((local, pairs_per_slot, 64, 64, 3), np.float32)
+        pb = np.zeros((local, pairs_per_slot, parts.NUM_PARTS, 4), np.float32)
+        for k, (i, lo, hi) in enumerate(batch[first:first + local]):
+            item = items[i]
+            if i not in cache:
+                cache.clear()  # slots of one image are consecutive
+                cache[i] = _decode(item, max_long_side)
+            image = cache[i]
+            ih, iw = image.shape[:2]
+            img[k, :ih, :iw] = image
+            hw[k] = (ih, iw)
+            scale = _scale(item.height, item.width, max_long_side)
+            hb[k, :hi - lo] = item.human_boxes[lo:hi] * scale
+            ob[k, :hi - lo] = item.object_boxes[lo:hi] * scale
+            pat[k, :hi - lo] = spatial.interaction_patterns(
+                np.asarray(item.human_boxes[lo:hi], np.float64),
+                np.asarray(item.object_boxes[lo:hi], np.float64), item.poses[lo:hi])
+            pb[k, :hi - lo] = scale * parts.part_boxes_of(item.human_boxes[lo:hi],
+                                                          item.poses[lo:hi])
+        put = lambda x: jax.make_array_from_process_local_data(data_sh, x)
+        image = ip.normalize_image(put(img), put(hw), xp=jax.numpy)
+        got = jax.device_get(fn(image, put(hw), put(hb), put(ob), put(pat), put(pb)))
+        for k, (i, lo, hi) in enumerate(batch):
+            for name, value in got.items():
+                outputs[i].setdefault(name, []).append(value[k, :hi - lo])
+    return [_concatenate(o, item) for o, item in zip(outputs, items)]
+
+
+def _concatenate(outputs: dict[str, list], item: PairItem) -> dict[str, np.ndarray]:
+    out = dict(item.meta)
+    out.update({k: np.concatenate(v) for k, v in outputs.items()})
+    return out
 
 
 def run(model_fn, data_dir: str, *, mesh, human_thresh: float, object_thresh: float,
         pairs_per_slot: int = 32, slots_per_device: int = 1, buckets=ip.DEFAULT_BUCKETS,
-        max_long_side: int | None = None, fallback: str = "fixed") -> list[dict]:
-    """Returns one dict per test image (see module docstring).
+        max_long_side: int | None = None, fallback: str = "fixed",
+        empty: dict[str, tuple] | None = None) -> list[dict]:
+    """One dict per test image: ``test_items``' meta plus the per-pair model outputs
+    (``empty`` gives the trailing shapes for images without pairs, e.g. ``{'binary': (2,)}``)."""
+    items = test_items(data_dir, human_thresh, object_thresh, fallback)
+    results = run_items(model_fn, items, mesh=mesh, pairs_per_slot=pairs_per_slot,
+                        slots_per_device=slots_per_device, buckets=buckets, max_long_side=max_long_side)
+    for r in results:
+        for name, shape in (empty or {}).items():
+            r.setdefault(name, np.zeros((0,) + tuple(shape), np.float32))
+    return results
 
-    ``model_fn(image, image_hw, human_boxes, object_boxes, patterns)`` -> (hoi_scores, binary)
-    is jitted by the caller; the batch of slots is sharded over ``mesh``'s data axis.
-    """
-    data_sh = NamedSharding(mesh, P("data"))
-    batch_slots = slots_per_device * mesh.size
-    results: dict[int, dict] = {}
-    order: list[int] = []
-    pending: list[tuple] = []
-
-    def flush():
-        if not pending:
-            return
-        b = len(pending)
-        hmax = max(x[1].image.shape[0] for x in pending)
-        wmax = max(x[1].image.shape[1] for x in pending)
-        H, W = ip.bucket_for(hmax, wmax, [tuple(b) for b in buckets], 256)
-        img = np.zeros((batch_slots, H, W, 3), np.uint8)
-        hw = np.ones((batch_slots, 2), np.int32)
-        hb = np.zeros((batch_slots, pairs_per_slot, 4), np.float32)
-        ob = np.zeros_like(hb)
-        pat = np.zeros((batch_slots, pairs_per_slot, 64, 64, 3), np.float32)
-        for k, (key, item, lo, hi) in enumerate(pending):
-            ih, iw = item.image.shape[:2]
-            img[k, :ih, :iw] = item.image
-            hw[k] = (ih, iw)
-            if hi > lo:
-                hi_idx, oi_idx = item.human_idx[lo:hi], item.object_idx[lo:hi]
-                hb[k, :hi - lo] = item.det.boxes[hi_idx] * item.scale
-                ob[k, :hi - lo] = item.det.boxes[oi_idx] * item.scale
-                poses = [item.det.poses[i] if item.det.pose_valid[i] else None for i in hi_idx]
-                pat[k, :hi - lo] = spatial.interaction_patterns(item.det.boxes[hi_idx].astype(np.float64),
-                                                               item.det.boxes[oi_idx].astype(np.float64),
-                                                               poses)
-        put = lambda x: jax.device_put(x, data_sh)
-        image = ip.normalize_image(put(img), put(hw), xp=jnp)
-        scores, binary = jax.device_get(model_fn(image, put(hw), put(hb), put(ob), put(pat)))
-        for k, (key, item, lo, hi) in enumerate(pending):
-            r = results[key]
-            r["hoi_scores"].append(scores[k, :hi - lo])
-            r["binary"].append(binary[k, :hi - lo])
-        pending.clear()
-
-    for item in image_pairs(data_dir, human_thresh, object_thresh, fallback, max_long_side):
-        key = item.image_id
-        d = item.det
-        order.append(key)
-        results[key] = dict(image_id=item.image_id, filename=item.filename, is_fallback=item.is_fallback,
-                            human_boxes=d.boxes[item.human_idx], object_boxes=d.boxes[item.object_idx],
-                            object_class=d.classes[item.object_idx], human_score=d.scores[item.human_idx],
-                            object_score=d.scores[item.object_idx], hoi_scores=[], binary=[])
-        for lo, hi in _slots(item, pairs_per_slot):
-            pending.append((key, item, lo, hi))
-            if len(pending) == batch_slots:
-                flush()
-    flush()
-    out = []
-    for key in order:
-        r = results[key]
-        num_classes = r["hoi_scores"][0].shape[-1] if r["hoi_scores"] else 0
-        r["hoi_scores"] = (np.concatenate(r["hoi_scores"]) if r["hoi_scores"]
-                           else np.zeros((0, num_classes), np.float32))
-        r["binary"] = np.concatenate(r["binary"]) if r["binary"] else np.zeros((0, 2), np.float32)
-        out.append(r)
-    return out

@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import os
+import re
 import signal
 import sys
 import time
@@ -43,7 +44,9 @@ from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm
 from tin_jax.models.tin import TIN, TINConfig
 
 BATCH_KEYS = ("image", "image_hw", "human_boxes", "object_boxes", "patterns", "labels",
-              "person_labels", "binary", "pair_mask", "num_pos")
+              "person_labels", "binary", "pair_mask", "num_pos", "part_boxes")
+# A transfer step uses another dataset's images for D: no HOI labels.
+SOURCE_KEYS = tuple(k for k in BATCH_KEYS if k not in ("labels", "person_labels"))
 
 
 class TrainingError(RuntimeError):
@@ -59,7 +62,8 @@ def model_config(config: ml_collections.ConfigDict, metadata: dict) -> TINConfig
     m = config.model
     return TINConfig(num_classes=int(metadata["num_labels"]), dataset=metadata["dataset"],
                      interactiveness=m.interactiveness, pose_map=m.pose_map,
-                     d_negative_copy=m.d_negative_copy, fc_dim=m.fc_dim, width=m.width,
+                     d_negative_copy=m.d_negative_copy, part_level=m.part_level,
+                     hoi_classifier=m.hoi_classifier, fc_dim=m.fc_dim, width=m.width,
                      dtype=None if m.dtype == "float32" else jnp.dtype(m.dtype))
 
 
@@ -95,7 +99,9 @@ def build(cfg: TINConfig, seed: int, repl) -> tuple[ModelParts, dict, dict]:
 
 def loss_weights(metadata: dict, config) -> dict[str, np.ndarray]:
     total = config.loss.class_weight_total or None
-    w = {"hoi": losses.class_weights(metadata["train_pair_counts"], total)}
+    w = {"hoi": losses.class_weights(metadata["train_pair_counts"], total),
+         "binary": (losses.BINARY_WEIGHT_HICO if metadata["dataset"] == "hico"
+                    else losses.BINARY_WEIGHT_VCOCO)}
     if metadata["dataset"] == "vcoco":
         w["hoi"][list(losses.VCOCO_NO_OBJECT)] = 0.0  # the original's HO_weight is 0 there
         w["person"] = losses.class_weights(metadata["train_person_label_counts"], total)
@@ -109,7 +115,27 @@ def device_batch(batch: dict):
     return image, patterns
 
 
-def make_train_step(parts: ModelParts, tx, schedule, weights, config, dataset: str):
+def _dict_path(path) -> str:
+    """The parameter path inside any pytree that mirrors the parameters (e.g. momentum)."""
+    return "/".join(str(k.key) for k in path if isinstance(k, jax.tree_util.DictKey))
+
+
+def hold_matching(pattern: str, new, old):
+    """``new`` with the leaves whose parameter path matches ``pattern`` taken from ``old``.
+
+    Works on parameters and on optimizer states alike (their momentum mirrors the
+    parameters), so held parameters neither move nor advance their momentum: what
+    TF's optimizer does for variables a loss does not reach.
+    """
+    rx = re.compile(pattern)
+    return jax.tree_util.tree_map_with_path(
+        lambda p, n, o: o if rx.search(_dict_path(p)) else n, new, old)
+
+
+def make_train_step(parts: ModelParts, tx, schedule, weights, config, dataset: str, *,
+                    source: bool = False):
+    """The jitted step's body. ``source``: a transfer step on another dataset's images,
+    D's loss only, the HOI classifier held (``config.transfer.hold``)."""
     seed = config.seed
     terms = tuple(config.loss.terms)
 
@@ -123,7 +149,9 @@ def make_train_step(parts: ModelParts, tx, schedule, weights, config, dataset: s
             model = parts.merge(params, state["stats"])
             nnx.reseed(model, dropout=jax.random.fold_in(jax.random.key(seed), step))
             logits = model(image, batch["image_hw"], batch["human_boxes"], batch["object_boxes"],
-                           patterns, positive=positive, train=True)
+                           patterns, part_boxes=batch["part_boxes"], positive=positive, train=True)
+            if source:
+                return losses.binary_loss(logits, batch, weights["binary"])
             if dataset == "hico":
                 return losses.hico_loss(logits, batch, weights["hoi"], terms=terms)
             return losses.vcoco_loss(logits, batch, weights["hoi"], weights["person"],
@@ -132,8 +160,13 @@ def make_train_step(parts: ModelParts, tx, schedule, weights, config, dataset: s
         (loss, parts_), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
         updates, opt = tx.update(grads, state["opt"], state["params"])
         params = optax.apply_updates(state["params"], updates)
+        if source:
+            params = hold_matching(config.transfer.hold, params, state["params"])
+            opt = hold_matching(config.transfer.hold, opt, state["opt"])
         metrics = dict(loss=loss, lr=schedule(step), grad_norm=optax.global_norm(grads),
                        pairs=batch["pair_mask"].sum(), **{f"loss_{k}": v for k, v in parts_.items()})
+        if source:  # logged apart from the target's losses
+            metrics = {("source_" + k if k.startswith("loss") else k): v for k, v in metrics.items()}
         return dict(params=params, stats=state["stats"], opt=opt, step=step + 1), metrics
 
     return train_step
@@ -153,6 +186,30 @@ def calibrated_stats(parts: ModelParts, params: dict, stats: dict, pcfg: ip.Pipe
     calibrate_batch_norm(model, lambda m: m(image, batch["image_hw"], batch["human_boxes"],
                                             batch["object_boxes"], patterns))
     return nnx.split(model, nnx.Param, FrozenStat, ...)[2].to_pure_dict()
+
+
+def optimizer_state_sharding(opt_abstract, mesh):
+    """Shards each optimizer-state array over the ``data`` axis along its largest dimension
+    that the device count divides (ZeRO-1: each device keeps 1/N of the momentum); the
+    rest stays replicated. XLA adds the gathers the update needs."""
+    n = mesh.shape["data"]
+
+    def spec(x):
+        dims = sorted(range(x.ndim), key=lambda d: -x.shape[d])
+        axis = next((d for d in dims if x.shape[d] % n == 0 and x.shape[d] >= n), None)
+        if axis is None or n == 1:
+            return NamedSharding(mesh, P())
+        return NamedSharding(mesh, P(*[("data" if d == axis else None) for d in range(x.ndim)]))
+
+    return jax.tree.map(spec, opt_abstract)
+
+
+def _log_optimizer_memory(opt) -> None:
+    total = sum(x.nbytes for x in jax.tree.leaves(opt))
+    device = jax.local_devices()[0]
+    here = sum(s.data.nbytes for x in jax.tree.leaves(opt) for s in x.addressable_shards
+               if s.device == device)
+    logging.warning("optimizer state: %.1f MiB per device of %.1f MiB", here / 2**20, total / 2**20)
 
 
 # -- checkpoints -----------------------------------------------------------------------------
@@ -265,13 +322,16 @@ class MetricLog:
         steps = [s for s, _ in self.pending]
         self.pending = []
         for s, m in zip(steps, fetched):
-            if not np.isfinite(m["loss"]):
-                bad = [k[5:] for k, v in m.items() if k.startswith("loss_") and not np.isfinite(v)]
-                raise TrainingError(f"non-finite loss at step {s + 1}: loss={m['loss']} "
+            total = "loss" if "loss" in m else "source_loss"
+            if not np.isfinite(m[total]):
+                bad = [k.split("loss_", 1)[1] for k, v in m.items()
+                       if "loss_" in k and not np.isfinite(v)]
+                raise TrainingError(f"non-finite loss at step {s + 1}: {total}={m[total]} "
                                     f"(terms: {', '.join(bad) or 'total'})")
         dt = time.perf_counter() - self.t0
         n = len(fetched)
-        mean = {k: float(np.mean([m[k] for m in fetched])) for k in fetched[0] if k != "pairs"}
+        keys = sorted({k for m in fetched for k in m} - {"pairs"})
+        mean = {k: float(np.mean([m[k] for m in fetched if k in m])) for k in keys}
         mean["images_per_sec"] = n * images_per_step / dt
         mean["pairs_per_sec"] = float(sum(m["pairs"] for m in fetched)) / dt
         step = steps[-1] + 1
@@ -298,6 +358,55 @@ def _write_run_info(workdir: str, config, params) -> None:
 
 # -- the loop --------------------------------------------------------------------------------
 
+def pipeline_config(config, data_dir: str) -> ip.PipelineConfig:
+    """The training stream of ``data_dir`` for this host (its devices' share of a step)."""
+    return ip.PipelineConfig(
+        data_dir=data_dir, local_batch_size=config.data.batch_per_device * jax.local_device_count(),
+        seed=config.seed, shuffle=config.data.shuffle, shuffle_buffer=config.data.shuffle_buffer,
+        image_buckets=tuple(tuple(b) for b in config.data.image_buckets),
+        max_long_side=config.data.max_long_side or None,
+        sampling=sampling.SamplingConfig(pos_augment=config.data.pos_augment,
+                                         neg_select=config.data.neg_select))
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferMix:
+    """Which steps train D on other datasets (the T of RP_T C_D), as a pure function of
+    the step, so every stream's position on resume follows from the step alone.
+
+    Step ``s`` is a source step when ``s % every == every - 1``; source steps take
+    ``dirs`` in turn. Without ``dirs`` every step is a target step.
+    """
+    dirs: tuple[str, ...] = ()
+    every: int = 2
+
+    @classmethod
+    def from_config(cls, config) -> "TransferMix":
+        t = config.get("transfer")
+        if t is None or not t.data_dirs:
+            return cls()
+        if t.every < 2:
+            raise TrainingError(f"config.transfer.every={t.every}: must be >= 2 (every k-th step "
+                                "is a transfer step)")
+        return cls(tuple(t.data_dirs), int(t.every))
+
+    def _sources_before(self, step: int) -> int:
+        return step // self.every if self.dirs else 0
+
+    def source_of(self, step: int) -> int | None:
+        """Index into ``dirs`` of a source step, None for a target step."""
+        if not self.dirs or step % self.every != self.every - 1:
+            return None
+        return (step // self.every) % len(self.dirs)
+
+    def target_steps_before(self, step: int) -> int:
+        return step - self._sources_before(step)
+
+    def source_steps_before(self, step: int, i: int) -> int:
+        n = self._sources_before(step)  # source steps j < n; dir i takes j % len == i
+        return (n - i + len(self.dirs) - 1) // len(self.dirs)
+
+
 def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = True) -> dict:
     """Trains (or resumes) in ``workdir``; returns the last logged metrics."""
     os.makedirs(workdir, exist_ok=True)
@@ -308,18 +417,18 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
     cfg = model_config(config, info.metadata)
     parts, params, stats = build(cfg, config.seed, repl)
     tx, schedule, _ = optim.make_optimizer(config.optim, params)
-    state = dict(params=params, stats=stats, opt=jax.jit(tx.init, out_shardings=repl)(params),
+    opt_abstract = jax.eval_shape(tx.init, params)
+    opt_sh = (optimizer_state_sharding(opt_abstract, mesh) if config.optim.get("shard_state")
+              else jax.tree.map(lambda _: repl, opt_abstract))
+    state = dict(params=params, stats=stats, opt=jax.jit(tx.init, out_shardings=opt_sh)(params),
                  step=jax.device_put(jnp.zeros((), jnp.int32), repl))
-    abstract = _abstract(state, repl)
+    state_sh = dict(params=jax.tree.map(lambda _: repl, params), stats=jax.tree.map(lambda _: repl, stats),
+                    opt=opt_sh, step=repl)
+    abstract = jax.tree.map(lambda x, sh: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sh), state, state_sh)
+    _log_optimizer_memory(state["opt"])
 
-    local = config.data.batch_per_device * jax.local_device_count()
-    pcfg = ip.PipelineConfig(
-        data_dir=config.data.dir, local_batch_size=local, seed=config.seed,
-        shuffle=config.data.shuffle, shuffle_buffer=config.data.shuffle_buffer,
-        image_buckets=tuple(tuple(b) for b in config.data.image_buckets),
-        max_long_side=config.data.max_long_side or None,
-        sampling=sampling.SamplingConfig(pos_augment=config.data.pos_augment,
-                                         neg_select=config.data.neg_select))
+    pcfg = pipeline_config(config, config.data.dir)
+    mix = TransferMix.from_config(config)
 
     mngr = checkpoint_manager(workdir, config)
     if mngr.latest_step() is not None:
@@ -342,12 +451,18 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
     start = int(jax.device_get(state["step"]))
     _write_run_info(workdir, config, state["params"])
 
-    ds, facts = ip.train_dataset(pcfg, start_step=start, process_index=jax.process_index(),
-                                 process_count=jax.process_count())
+    host = dict(process_index=jax.process_index(), process_count=jax.process_count())
+    ds, facts = ip.train_dataset(pcfg, start_step=mix.target_steps_before(start), **host)
     images_per_step = facts["global_batch_size"]
-    step_fn = jax.jit(make_train_step(parts, tx, schedule, loss_weights(info.metadata, config),
-                                      config, dataset),
-                      in_shardings=(repl, data_sh), out_shardings=(repl, repl), donate_argnums=0)
+    weights = loss_weights(info.metadata, config)
+    jit = functools.partial(jax.jit, in_shardings=(state_sh, data_sh), out_shardings=(state_sh, repl),
+                            donate_argnums=0)
+    step_fn = jit(make_train_step(parts, tx, schedule, weights, config, dataset))
+    # Transfer: every ``mix.every``-th step trains D on another dataset's images instead.
+    source_fn = jit(make_train_step(parts, tx, schedule, weights, config, dataset, source=True))
+    source_its = [ip.train_dataset(pipeline_config(config, d), start_step=mix.source_steps_before(start, i),
+                                   **host)[0].as_numpy_iterator()
+                  for i, d in enumerate(mix.dirs)]
 
     from clu import metric_writers  # pylint: disable=g-import-not-at-top
     writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0,
@@ -369,19 +484,20 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
                 save(mngr, state, config)
                 logging.warning("SIGTERM: saved step %d, exiting", step)
                 break
-            local_batch = next(it)
-            batch = {k: jax.make_array_from_process_local_data(data_sh, local_batch[k])
-                     for k in BATCH_KEYS}
-            state, metrics = step_fn(state, batch)
+            src = mix.source_of(step)
+            fn, keys = (step_fn, BATCH_KEYS) if src is None else (source_fn, SOURCE_KEYS)
+            local_batch = next(it if src is None else source_its[src])
+            batch = {k: jax.make_array_from_process_local_data(data_sh, local_batch[k]) for k in keys}
+            state, metrics = fn(state, batch)
             log.add(step, metrics)
-            if step_fn._cache_size() > config.compile_limit:  # pylint: disable=protected-access
-                raise TrainingError(f"{step_fn._cache_size()} compilations of the train step: image "
+            if fn._cache_size() > config.compile_limit:  # pylint: disable=protected-access
+                raise TrainingError(f"{fn._cache_size()} compilations of the train step: image "
                                     "sizes are not bucketed (config.data.image_buckets)")
             done = step + 1
             if done % config.log_every == 0 or done == config.total_steps:
                 last = log.flush(images_per_step)
                 if bar is not None:
-                    bar.set_postfix(loss=f"{last['loss']:.4f}", lr=f"{last['lr']:.2e}",
+                    bar.set_postfix(loss=f"{last.get('loss', float('nan')):.4f}", lr=f"{last['lr']:.2e}",
                                     compiles=step_fn._cache_size())  # pylint: disable=protected-access
             if done % config.checkpoint_every == 0 or done == config.total_steps:
                 log.flush(images_per_step)  # never checkpoint a non-finite state

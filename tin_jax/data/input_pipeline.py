@@ -30,7 +30,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import tensorflow as tf
 
-from tin_jax.data import features, sampling
+from tin_jax.data import features, parts, sampling
 from tin_jax.data.records import POSE_LEN, PairSet
 
 # BGR means of the original (cfg.PIXEL_MEANS), subtracted from cv2's BGR image.
@@ -118,6 +118,8 @@ def _pairs_from_arrays(prefix: str, ex: dict) -> PairSet:
     )
 
 
+PART_STREAM = 1  # seeds the part boxes' jitter apart from the pairs' own
+
 _PAIR_KEYS = ("human_boxes", "object_boxes", "object_classes", "label_counts", "labels",
               "person_label_counts", "person_labels", "poses", "pose_valid", "scores")
 
@@ -127,8 +129,10 @@ def sample_padded(ex: dict, chunk: int, epoch: int, height: int, width: int, see
     """Numpy side of the pipeline: one chunk's pairs padded to ``cfg.max_pairs``."""
     gt = _pairs_from_arrays("gt", ex)
     neg = _pairs_from_arrays("neg", ex)
-    rng = np.random.default_rng([seed, epoch, int(ex["image_id"]), chunk])
-    s = sampling.sample_chunk(gt, neg, chunk, (height, width), num_labels, rng, cfg)
+    key = [seed, epoch, int(ex["image_id"]), chunk]
+    rng = np.random.default_rng(key)
+    part_rng = np.random.default_rng(key + [PART_STREAM])
+    s = sampling.sample_chunk(gt, neg, chunk, (height, width), num_labels, rng, cfg, part_rng)
     p, n = cfg.max_pairs, len(s["labels"])
     if n > p:  # impossible with the original constants; keep positives first
         raise ValueError(f"{n} pairs exceed max_pairs={p}")
@@ -181,6 +185,7 @@ def _sample_fn(cfg: PipelineConfig, num_labels: int):
         ("labels", tf.uint8, [p, num_labels]), ("person_labels", tf.uint8, [p, num_labels]),
         ("binary", tf.uint8, [p, 2]), ("patterns", tf.uint8, [p, 64, 64, 3]),
         ("pair_mask", tf.float32, [p]), ("num_pos", tf.int32, []),
+        ("part_boxes", tf.float32, [p, parts.NUM_PARTS, 4]),
     ]
     in_keys = [f"{pre}/{k}" for pre in ("gt", "neg") for k in _PAIR_KEYS]
 
@@ -209,6 +214,7 @@ def _sample_fn(cfg: PipelineConfig, num_labels: int):
             image = tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
             res["human_boxes"] *= scale
             res["object_boxes"] *= scale
+            res["part_boxes"] *= scale
         res["image"] = image
         res["image_hw"] = tf.shape(image)[:2]
         res["scale"] = scale
@@ -266,7 +272,8 @@ def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: in
     Each element is a dict of batched arrays with a leading ``local_batch_size``
     axis: ``image`` (B, H, W, 3) uint8 BGR padded to a bucket (see
     :func:`normalize_image`), ``image_hw`` the real size, per-pair arrays of
-    ``max_pairs`` rows with ``pair_mask``, and ``num_pos``. Labels are uint8 0/1
+    ``max_pairs`` rows with ``pair_mask`` (``part_boxes`` (B, P, 10, 4) for the part
+    model, computed for every run), and ``num_pos``. Labels are uint8 0/1
     and ``patterns`` uint8 (see :func:`decode_patterns`): compact on the host,
     widened on the device.
     """

@@ -9,6 +9,10 @@ all labelled with that pair's multi-hot label; then up to 60 negatives from
 Randomness comes from a ``numpy.random.Generator`` the caller seeds from
 (seed, epoch, image, chunk), so every step is reproducible; the original used
 Python's unseeded ``random`` (a documented irreproducibility we fix).
+
+With ``part_rng``, each pair also gets the 10 body-part boxes of the TPAMI part
+model (``parts``), jittered with that separate generator so that the pairs
+themselves stay exactly what a run without parts samples.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import dataclasses
 
 import numpy as np
 
-from tin_jax.data import jitter, spatial
+from tin_jax.data import jitter, parts, spatial
 from tin_jax.data.records import PairSet
 
 CHUNK_SIZE = 5  # TIN's interval_divide
@@ -61,24 +65,31 @@ def multi_hot(label_lists, num_labels: int) -> np.ndarray:
 
 def sample_chunk(gt: PairSet, neg: PairSet, chunk_index: int, image_hw: tuple[int, int],
                  num_labels: int, rng: np.random.Generator,
-                 cfg: SamplingConfig = SamplingConfig()) -> dict[str, np.ndarray]:
+                 cfg: SamplingConfig = SamplingConfig(),
+                 part_rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
     """The pairs of one training step.
 
     Returns a dict with ``human_boxes``/``object_boxes`` (N, 4) float32, ``labels``
     (N, num_labels) float32, ``person_labels`` (N, num_labels) (V-COCO's all-action
     label of the person, zeros for negatives), ``binary`` (N, 2) float32 (index 0 =
-    interactive), ``patterns`` (N, 64, 64, 3) float32 and ``num_pos``.
+    interactive), ``patterns`` (N, 64, 64, 3) float32 and ``num_pos``; with
+    ``part_rng`` also ``part_boxes`` (N, 10, 4) float32.
     """
     start = chunk_index * cfg.chunk_size
     idx = list(range(start, min(start + cfg.chunk_size, gt.size)))
     if not idx:
         raise ValueError(f"chunk {chunk_index} is empty for {gt.size} GT pairs")
     budgets = jitter.split_augment_budget(len(idx), cfg.pos_augment)
-    hb, ob, labels, person, poses = [], [], [], [], []
+    hb, ob, labels, person, poses, pb = [], [], [], [], [], []
     for i, count in zip(idx, budgets):
         h, o = jitter.augment_pairs(gt.human_boxes[i], gt.object_boxes[i], image_hw, count, rng)
         hb.append(h)
         ob.append(o)
+        if part_rng is not None:
+            one = slice(i, i + 1)
+            box = parts.part_boxes(gt.human_boxes[one], gt.poses[one], gt.pose_valid[one])[0]
+            pb.append(parts.augment_part_boxes(parts.clip_to_image(box, image_hw), image_hw,
+                                               count, len(h), part_rng))
         labels += [gt.labels[i]] * len(h)
         person += [gt.person_labels[i] if gt.person_labels else []] * len(h)
         poses += [gt.poses[i] if gt.pose_valid[i] else None] * len(h)
@@ -103,7 +114,7 @@ def sample_chunk(gt: PairSet, neg: PairSet, chunk_index: int, image_hw: tuple[in
     binary = np.zeros((n, 2), np.float32)
     binary[:num_pos, 0] = 1.0  # every positive is "interactive", as the original does
     binary[num_pos:, 1] = 1.0
-    return dict(
+    out = dict(
         human_boxes=human_boxes,
         object_boxes=object_boxes,
         labels=multi_hot(labels, num_labels),
@@ -112,3 +123,8 @@ def sample_chunk(gt: PairSet, neg: PairSet, chunk_index: int, image_hw: tuple[in
         patterns=spatial.interaction_patterns(np.concatenate(hb), np.concatenate(ob), poses),
         num_pos=np.int32(num_pos),
     )
+    if part_rng is not None:  # negatives: their own (clipped) part boxes, not jittered
+        boxes = parts.part_boxes(neg.human_boxes[chosen], neg.poses[chosen], neg.pose_valid[chosen])
+        pb.append(parts.clip_to_image(boxes, image_hw))
+        out["part_boxes"] = np.concatenate(pb).astype(np.float32)
+    return out

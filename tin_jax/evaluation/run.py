@@ -22,26 +22,87 @@ from tin_jax.models.tin import hoi_scores
 def load_checkpoint(config, workdir: str, repl):
     """(model parts, params, stats, step) from ``workdir``'s checkpoints."""
     info = ip.load_info(config.data.dir)
-    cfg = trainer.model_config(config, info.metadata)
-    parts, params, stats = trainer.build(cfg, config.seed, repl)
     mngr = ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), "checkpoints"))
     step = config.eval.checkpoint_step or mngr.latest_step()
     if step is None:
         raise FileNotFoundError(f"{workdir}: no checkpoint to evaluate (train first)")
+    cfg = trainer.model_config(config, info.metadata)
+    parts, params, stats = trainer.build(cfg, config.seed, repl)
     target = trainer._abstract(dict(params=params, stats=stats), repl)  # pylint: disable=protected-access
     got = trainer.restore(mngr, target, step, partial=True)
     return info, parts, got["params"], got["stats"], step
 
 
 def predict_fn(parts, params, stats):
+    """Per pair: ``hoi_scores`` (TIN's test score), ``binary`` (D's sigmoids, zeros without D)
+    and ``human_scores`` = sigmoid(H), which depends on the human alone (V-COCO's agent score
+    for the object-less actions; the original ran a separate human-only pass for it).
+    A D-only model (TPAMI's part-level D, configs/rcd3.py) gives zero HOI and human scores."""
     @jax.jit
-    def fn(image, image_hw, human_boxes, object_boxes, patterns):
+    def fn(image, image_hw, human_boxes, object_boxes, patterns, part_boxes):
         model = parts.merge(params, stats)
-        logits = model(image, image_hw, human_boxes, object_boxes, patterns, train=False)
-        binary = (jax.nn.sigmoid(logits["binary"]) if "binary" in logits
-                  else jnp.zeros(human_boxes.shape[:2] + (2,), jnp.float32))
-        return hoi_scores(logits), binary
+        logits = model(image, image_hw, human_boxes, object_boxes, patterns, part_boxes=part_boxes,
+                       train=False)
+        zeros = lambda c: jnp.zeros(human_boxes.shape[:2] + (c,), jnp.float32)
+        binary = jax.nn.sigmoid(logits["binary"]) if "binary" in logits else zeros(2)
+        if "sp" not in logits:
+            c = model.cfg.num_classes
+            return dict(hoi_scores=zeros(c), binary=binary, human_scores=zeros(c))
+        return dict(hoi_scores=hoi_scores(logits), binary=binary,
+                    human_scores=jax.nn.sigmoid(logits["H"]))
     return fn
+
+
+def d_model_config(config, d_workdir: str):
+    """The config a separate D model was trained with (its workdir's config.json), over our
+    defaults, reading the same converted dataset as ``config``."""
+    from configs import common  # pylint: disable=g-import-not-at-top
+    path = os.path.join(d_workdir, "config.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: missing; config.eval.d_workdir must be a train.py workdir")
+    with open(path) as f:
+        saved = json.load(f)
+    d = common.base_config()
+    d.model.update(saved.get("model", {}))
+    d.seed = saved.get("seed", d.seed)
+    d.data.dir = config.data.dir
+    d.eval.checkpoint_step = 0
+    return d
+
+
+def _with_separate_d(config, main_fn, mesh):
+    """``main_fn`` with D's scores replaced by those of the model in ``config.eval.d_workdir``
+    (the released TIN numbers took D from another run; TPAMI's RCD_3 from its part-level D)."""
+    d_config = d_model_config(config, config.eval.d_workdir)
+    if not d_config.model.interactiveness:
+        raise ValueError(f"{config.eval.d_workdir}: config.eval.d_workdir holds a model without D")
+    _, d_parts, d_params, d_stats, _ = load_checkpoint(d_config, config.eval.d_workdir,
+                                                       NamedSharding(mesh, P()))
+    d_fn = predict_fn(d_parts, d_params, d_stats)
+
+    def fn(*args):
+        return dict(main_fn(*args), binary=d_fn(*args)["binary"])
+    return fn
+
+
+def uses_nis(config, metadata: dict) -> bool:
+    """NIS needs D: the model's own, or a separate one."""
+    return bool(config.eval.nis and (config.eval.d_workdir
+                                     or trainer.model_config(config, metadata).interactiveness))
+
+
+def run_inference(config, parts, params, stats, mesh, num_classes: int) -> list[dict]:
+    """Every test image's candidate pairs and their scores (evaluate.py's forward pass)."""
+    e = config.eval
+    fn = predict_fn(parts, params, stats)
+    if e.d_workdir:
+        fn = _with_separate_d(config, fn, mesh)
+    return inference.run(
+        fn, config.data.dir, mesh=mesh,
+        human_thresh=e.human_thresh, object_thresh=e.object_thresh, fallback=e.fallback,
+        pairs_per_slot=e.pairs_per_slot, buckets=tuple(tuple(b) for b in config.data.image_buckets),
+        max_long_side=config.data.max_long_side or None,
+        empty=dict(hoi_scores=(num_classes,), binary=(2,), human_scores=(num_classes,)))
 
 
 def present_classes_table(result: hico_det.HicoDetResult, gt: hico_det.HicoGroundTruth) -> tuple[str, dict]:
@@ -74,14 +135,10 @@ def evaluate_hico(config, workdir: str, out_dir: str | None = None
     repl = NamedSharding(mesh, P())
     info, parts, params, stats, step = load_checkpoint(config, workdir, repl)
     if info.metadata["dataset"] != "hico":
-        raise ValueError(f"{config.data.dir}: evaluate.py scores HICO-DET models (V-COCO: "
-                         "see tin_jax.evaluation.vcoco)")
+        raise ValueError(f"{config.data.dir}: a {info.metadata['dataset']} dataset; "
+                         "evaluate_hico scores HICO-DET models")
     e = config.eval
-    per_image = inference.run(
-        predict_fn(parts, params, stats), config.data.dir, mesh=mesh,
-        human_thresh=e.human_thresh, object_thresh=e.object_thresh, fallback=e.fallback,
-        pairs_per_slot=e.pairs_per_slot, buckets=tuple(tuple(b) for b in config.data.image_buckets),
-        max_long_side=config.data.max_long_side or None)
+    per_image = run_inference(config, parts, params, stats, mesh, info.num_labels)
     gt = hico_det.load_ground_truth(e.anno_dir)
     index = gt.image_index([r["filename"] for r in per_image])
     dets = postprocess.hico_detections(
@@ -91,7 +148,7 @@ def evaluate_hico(config, workdir: str, out_dir: str | None = None
             object_score=r["object_score"], binary=r["binary"], is_fallback_image=r["is_fallback"])
          for i, r in zip(index, per_image)],
         num_images=len(gt.filenames), lis=postprocess.HICO_LIS if e.lis else None,
-        nis=e.nis and trainer.model_config(config, info.metadata).interactiveness, top_k=e.top_k)
+        nis=uses_nis(config, info.metadata), top_k=e.top_k)
     result = hico_det.evaluate(gt, dets)
     out_dir = out_dir or os.path.join(workdir, f"eval_{step}")
     if jax.process_index() == 0:
@@ -107,3 +164,65 @@ def evaluate_hico(config, workdir: str, out_dir: str | None = None
         reports.write_reports(out_dir, result, gt, dets, data_dir=config.data.dir)
         logging.info("wrote %s", out_dir)
     return result, present_classes_table(result, gt)[0]
+
+
+def vcoco_humans(per_image: list[dict]) -> list[postprocess.VcocoHumanPairs]:
+    """Regroups the pairs by human, as TIN's V-COCO test list holds them (one entry per
+    human with objects, in detection order)."""
+    out = []
+    for r in per_image:
+        for h in dict.fromkeys(r["human_index"].tolist()):
+            rows = np.flatnonzero(r["human_index"] == h)
+            out.append(postprocess.VcocoHumanPairs(
+                image_id=int(r["image_id"]), human_box=r["human_boxes"][rows[0]],
+                human_score=float(r["human_score"][rows[0]]),
+                h_scores=r["human_scores"][rows[0]], object_boxes=r["object_boxes"][rows],
+                object_class=r["object_class"][rows], object_score=r["object_score"][rows],
+                ho_scores=r["hoi_scores"][rows], binary=r["binary"][rows]))
+    return out
+
+
+def evaluate_vcoco(config, workdir: str, out_dir: str | None = None):
+    """V-COCO: Vcoco_lis_nis.py's role assembly (priors, LIS, NIS), then vsrl_eval's
+    agent and role AP, scenarios 1 and 2. Returns the result."""
+    from tin_jax.evaluation import vcoco  # pylint: disable=g-import-not-at-top
+    mesh = trainer.make_mesh()
+    repl = NamedSharding(mesh, P())
+    info, parts, params, stats, step = load_checkpoint(config, workdir, repl)
+    if info.metadata["dataset"] != "vcoco":
+        raise ValueError(f"{config.data.dir}: a {info.metadata['dataset']} dataset; "
+                         "evaluate_vcoco scores V-COCO models")
+    e = config.eval
+    per_image = run_inference(config, parts, params, stats, mesh, info.num_labels)
+    prior_mask = None
+    if e.vcoco_prior_mask:
+        from tin_jax.io.safe_pickle import load_pickle  # pylint: disable=g-import-not-at-top
+        prior_mask = np.asarray(load_pickle(e.vcoco_prior_mask))
+    nis = uses_nis(config, info.metadata)
+    dets = postprocess.vcoco_detections(
+        vcoco_humans(per_image), prior_flag=e.vcoco_prior_flag, prior_mask=prior_mask,
+        lis=postprocess.VCOCO_LIS if e.lis else None, nis=nis)
+    gt = vcoco.load_ground_truth(e.vcoco_root, "test")
+    result = vcoco.evaluate_vcoco(gt, dets)
+    out_dir = out_dir or os.path.join(workdir, f"eval_{step}")
+    if jax.process_index() == 0:
+        import pickle  # pylint: disable=g-import-not-at-top
+        os.makedirs(out_dir, exist_ok=True)
+        with open(os.path.join(out_dir, "results.json"), "w") as f:
+            f.write(result.to_json() + "\n")
+        with open(os.path.join(out_dir, "results.md"), "w") as f:
+            f.write(f"```\n{result.format_summary()}\n\n{result.format_table()}\n```\n")
+        with open(os.path.join(out_dir, "detections_vsrl.pkl"), "wb") as f:  # vsrl_eval.py's input
+            pickle.dump(vcoco.detections_to_vsrl(dets), f, protocol=2)
+        logging.info("wrote %s", out_dir)
+    return result
+
+
+def evaluate(config, workdir: str, out_dir: str | None = None) -> str:
+    """evaluate.py: scores the checkpoint on its dataset's protocol; returns the printed tables."""
+    dataset = ip.load_info(config.data.dir).metadata["dataset"]
+    if dataset == "vcoco":
+        result = evaluate_vcoco(config, workdir, out_dir)
+        return result.format_table() + "\n\n" + result.format_summary()
+    result, present = evaluate_hico(config, workdir, out_dir)
+    return result.format_table("console") + "\n\n" + present

@@ -475,6 +475,16 @@ class VcocoEvalResult:
                       "---------------------------------------------"]
         return "\n".join(lines)
 
+    def format_summary(self) -> str:
+        """The headline numbers in one small table (papers report role AP over 24 roles)."""
+        rows = [f"V-COCO role mAP (%)   {'24 roles':>8}  {'25 roles':>8}"]
+        for scenario in SCENARIOS:
+            t = self.role(scenario)
+            rows.append(f"{scenario.replace('_', ' ').capitalize():<20}  {t.mean_without_point * 100:>8.2f}  "
+                        f"{t.mean * 100:>8.2f}")
+        rows.append(f"{'Agent mAP':<20}  {self.agent.mean * 100:>8.2f}")
+        return "\n".join(rows)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain values (fractions, NaN -> None) for JSON."""
         out: dict[str, Any] = {

@@ -10,6 +10,9 @@ V-COCO:    2*H + HO + sp + D; H uses the person's full action label with
            ``H_weight``, HO the pair's role label with ``HO_weight`` on the object
            logits, sp unweighted; masks zero the four no-object classes in HO and sp
            (and the original's reduce_mean still divides by all 29 columns).
+Part level (TPAMI, ``TIN_HICO_with_part.add_loss``): D's term plus ``binary_part``,
+           the same CE on the per-part logits' max, and ``consistency``, the mean
+           squared difference of the two weighted logits.
 """
 
 from __future__ import annotations
@@ -48,13 +51,42 @@ def _masked_mean(x, row_mask, num_cols):
     return (x * row_mask[..., None]).sum(axis=(1, 2)) / jnp.maximum(rows * num_cols, 1.0)
 
 
+def _binary_per_image(logits, batch, binary_weight):
+    """D's weighted sigmoid CE over every real pair of each image: (B,)."""
+    bw = jnp.asarray(binary_weight, jnp.float32)
+    return _masked_mean(_sigmoid_ce(batch["binary"].astype(jnp.float32), logits["binary"] * bw),
+                        batch["pair_mask"].astype(jnp.float32), 2)
+
+
+def _part_level_per_image(logits, batch, binary_weight):
+    """``binary_part`` and ``consistency`` of each image: (B,) each."""
+    bw = jnp.asarray(binary_weight, jnp.float32)
+    mask = batch["pair_mask"].astype(jnp.float32)
+    inst, part = logits["binary"] * bw, logits["binary_part"] * bw
+    labels = batch["binary"].astype(jnp.float32)
+    return {"binary_part": _masked_mean(_sigmoid_ce(labels, part), mask, 2),
+            "consistency": _masked_mean(jnp.square(inst - part), mask, 2)}
+
+
+def binary_loss(logits, batch, binary_weight) -> tuple[jax.Array, dict]:
+    """D's terms alone (``binary``, and with the part level ``binary_part`` + ``consistency``),
+    for batches without HOI labels (transfer training on another dataset's images); the same
+    values as those terms of the losses above."""
+    parts = {"binary": _binary_per_image(logits, batch, binary_weight)}
+    if "binary_part" in logits:
+        parts.update(_part_level_per_image(logits, batch, binary_weight))
+    parts = {k: v.mean() for k, v in parts.items()}
+    return sum(parts.values()), parts
+
+
 def hico_loss(logits, batch, hoi_weight, binary_weight=BINARY_WEIGHT_HICO, *,
               terms: Sequence[str] = ("H", "O", "sp", "binary")) -> tuple[jax.Array, dict]:
     """Returns (total loss, per-term losses), each averaged over the batch's images.
 
     ``batch`` holds ``labels`` (B, P, C), ``binary`` (B, P, 2), ``pair_mask`` (B, P),
     ``num_pos`` (B,). ``terms`` selects TIN's ``TRAIN_MODULE``: e.g. ('H', 'O', 'sp')
-    for HOI-only pretraining, ('binary',) for D-only training.
+    for HOI-only pretraining, ('binary',) for D-only training; the part level adds
+    'binary_part' and 'consistency'. Heads missing from ``logits`` give no term.
     """
     labels = batch["labels"].astype(jnp.float32)
     mask = batch["pair_mask"].astype(jnp.float32)
@@ -62,15 +94,17 @@ def hico_loss(logits, batch, hoi_weight, binary_weight=BINARY_WEIGHT_HICO, *,
     pos = (jnp.arange(p)[None, :] < batch["num_pos"][:, None]).astype(jnp.float32) * mask
     w = jnp.asarray(hoi_weight, jnp.float32)
     c = labels.shape[-1]
-    parts = {
-        "H": _masked_mean(_sigmoid_ce(labels, logits["H"] * w), pos, c),
-        "O": _masked_mean(_sigmoid_ce(labels, logits["O"] * w), pos, c),
-        "sp": _masked_mean(_sigmoid_ce(labels, logits["sp"] * w), mask, c),
-    }
+    parts = {}
+    if "sp" in logits:
+        parts = {
+            "H": _masked_mean(_sigmoid_ce(labels, logits["H"] * w), pos, c),
+            "O": _masked_mean(_sigmoid_ce(labels, logits["O"] * w), pos, c),
+            "sp": _masked_mean(_sigmoid_ce(labels, logits["sp"] * w), mask, c),
+        }
     if "binary" in logits:
-        bw = jnp.asarray(binary_weight, jnp.float32)
-        parts["binary"] = _masked_mean(
-            _sigmoid_ce(batch["binary"].astype(jnp.float32), logits["binary"] * bw), mask, 2)
+        parts["binary"] = _binary_per_image(logits, batch, binary_weight)
+    if "binary_part" in logits:
+        parts.update(_part_level_per_image(logits, batch, binary_weight))
     parts = {k: v.mean() for k, v in parts.items()}
     total = sum(parts[t] for t in terms if t in parts)
     return total, parts
@@ -95,9 +129,7 @@ def vcoco_loss(logits, batch, ho_weight, h_weight, binary_weight=BINARY_WEIGHT_V
         "sp": _masked_mean(_sigmoid_ce(labels, logits["sp"]) * col_mask, mask, c),
     }
     if "binary" in logits:
-        bw = jnp.asarray(binary_weight, jnp.float32)
-        parts["binary"] = _masked_mean(
-            _sigmoid_ce(batch["binary"].astype(jnp.float32), logits["binary"] * bw), mask, 2)
+        parts["binary"] = _binary_per_image(logits, batch, binary_weight)
     parts = {k: v.mean() for k, v in parts.items()}
     factors = {"H": h_factor}
     total = sum(factors.get(t, 1.0) * parts[t] for t in terms if t in parts)

@@ -1,5 +1,6 @@
 """TIN in Flax NNX: ResNet-50 + RoI crops, the iCAN human / object / spatial-pose streams,
-the interactiveness discriminator D ("P" in the papers) and the HOI classifier ("C").
+the interactiveness discriminator D ("P" in the papers) and the HOI classifier ("C");
+optionally TPAMI's part-level interactiveness (``tin_jax.models.parts``).
 
 Shapes are fixed for jit: a batch is B images, each with P pair slots (``pair_mask``
 marks real pairs); the first ``num_pos`` pairs of an image are positives (training).
@@ -20,12 +21,12 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from tin_jax.models.layers import SpatialCNN, cls_init, conv, dense
+from tin_jax.models.parts import NUM_PARTS, PART_FEATURES, PartLevel
 from tin_jax.models.resnet import (SLIM_BN_EPS, FrozenBatchNorm, Res5, SlimResNet50, he_init,
                                    mask_padding)
 from tin_jax.ops import roi
 
-xavier = nnx.initializers.glorot_uniform()  # slim's default outside resnet_arg_scope
-cls_init = nnx.initializers.normal(0.01)  # the classifiers' tf.random_normal_initializer(0, 0.01)
 # The head FCs' slim BN: TF 1.12 sends rank-2 inputs through fused_batch_norm too, which
 # raises eps 1e-5 to 1.001e-5 (checked against a TF transcription, tests/test_tin_tf_import.py).
 FC_BN_EPS = SLIM_BN_EPS
@@ -40,6 +41,9 @@ class TINConfig:
     interactiveness: bool = True  # build D (the P of RP_D C_D); False = RC_D (iCAN + pose input)
     pose_map: bool = True  # D reads the 64x64 pose channel through its own CNN
     d_negative_copy: bool = True  # original: D's object branch for negatives = their branch-1 feature
+    # TPAMI (HICO only): D also reads the 10 body parts, plus a per-part D max-reduced over parts
+    part_level: bool = False
+    hoi_classifier: bool = True  # False: a D-only network (TPAMI's TIN_HICO_with_part)
     fc_dim: int = 1024
     width: int = 64  # backbone stem width; 64 = ResNet-50 (anything else: tests / CPU demo)
     dropout_fc: float = 0.5  # keep 0.5 in head_to_tail
@@ -49,42 +53,15 @@ class TINConfig:
     dtype: Any = None  # computation dtype; parameters stay float32
 
 
-def _dense(i, o, *, rngs, init=xavier, bias=True, dtype=None):
-    return nnx.Linear(i, o, use_bias=bias, kernel_init=init, dtype=dtype, param_dtype=jnp.float32,
-                      rngs=rngs)
-
-
-def _conv(i, o, k, *, rngs, padding="VALID", dtype=None):
-    return nnx.Conv(i, o, (k, k), padding=padding, kernel_init=xavier, dtype=dtype,
-                    param_dtype=jnp.float32, rngs=rngs)
-
-
-def _max_pool2(x):
-    return nnx.max_pool(x, (2, 2), strides=(2, 2), padding="VALID")
-
-
 class FCBN(nnx.Module):
     """``slim.fully_connected`` inside ``resnet_arg_scope``: no bias, frozen BN, ReLU."""
 
     def __init__(self, i, o, *, rngs, dtype=None):
-        self.fc = _dense(i, o, rngs=rngs, init=he_init, bias=False, dtype=dtype)
+        self.fc = dense(i, o, rngs=rngs, init=he_init, bias=False, dtype=dtype)
         self.BatchNorm = FrozenBatchNorm(o, eps=FC_BN_EPS, dtype=dtype)
 
     def __call__(self, x):
         return jax.nn.relu(self.BatchNorm(self.fc(x)))
-
-
-class SpatialCNN(nnx.Module):
-    """conv5x5 VALID -> max-pool 2 -> conv5x5 VALID -> max-pool 2 -> flatten (NHWC order)."""
-
-    def __init__(self, in_ch, ch1, ch2, *, rngs, dtype=None):
-        self.conv1 = _conv(in_ch, ch1, 5, rngs=rngs, dtype=dtype)
-        self.conv2 = _conv(ch1, ch2, 5, rngs=rngs, dtype=dtype)
-
-    def __call__(self, x):
-        x = _max_pool2(jax.nn.relu(self.conv1(x)))
-        x = _max_pool2(jax.nn.relu(self.conv2(x)))
-        return x.reshape(x.shape[:-3] + (-1,))
 
 
 class Attention(nnx.Module):
@@ -92,7 +69,7 @@ class Attention(nnx.Module):
     over channels of ``head_phi * e`` as logits, softmax over all valid positions."""
 
     def __init__(self, in_dim, dim, *, rngs, dropout, dtype=None):
-        self.fc1_b = _dense(in_dim, dim, rngs=rngs, dtype=dtype)
+        self.fc1_b = dense(in_dim, dim, rngs=rngs, dtype=dtype)
         self.dropout = nnx.Dropout(dropout, rngs=rngs)
 
     def __call__(self, instance, head_phi, valid):
@@ -108,6 +85,10 @@ class TIN(nnx.Module):
     """The whole network; ``__call__`` returns the logits of every head."""
 
     def __init__(self, cfg: TINConfig, *, rngs: nnx.Rngs):
+        if cfg.part_level and (cfg.dataset != "hico" or not cfg.interactiveness):
+            raise ValueError("part_level needs the HICO-DET layout with interactiveness")
+        if not (cfg.hoi_classifier or cfg.interactiveness):
+            raise ValueError("a TIN without HOI classifier needs interactiveness")
         self.cfg = cfg
         dt = cfg.dtype
         fc = cfg.fc_dim
@@ -116,32 +97,37 @@ class TIN(nnx.Module):
         self.block5 = Res5(scope="block5", in_features=head_c, base_depth=8 * cfg.width, dtype=dt,
                            rngs=rngs)  # object res5; backbone.block4 is the human res5
         self.sp = SpatialCNN(2, 64, 32, rngs=rngs, dtype=dt)  # resnet_v1_50/conv{1,2}_sp -> 5408
-        self.head_phi = _conv(head_c, att_c, 1, rngs=rngs, dtype=dt)
-        self.head_g = _conv(head_c, att_c, 1, rngs=rngs, dtype=dt)
+        self.head_phi = conv(head_c, att_c, 1, rngs=rngs, dtype=dt)
+        self.head_g = conv(head_c, att_c, 1, rngs=rngs, dtype=dt)
         self.Att_H = Attention(res5_c, att_c, rngs=rngs, dropout=cfg.dropout_attention, dtype=dt)
         self.Att_O = Attention(res5_c, att_c, rngs=rngs, dropout=cfg.dropout_attention, dtype=dt)
-        self.bottleneck = _conv(att_c, head_c, 1, rngs=rngs, dtype=dt)  # shared by H and O
-        self.fc8_SH = FCBN(res5_c + head_c, fc, rngs=rngs, dtype=dt)
-        self.fc9_SH = FCBN(fc, fc, rngs=rngs, dtype=dt)
-        self.fc8_SO = FCBN(res5_c + head_c, fc, rngs=rngs, dtype=dt)
-        self.fc9_SO = FCBN(fc, fc, rngs=rngs, dtype=dt)
-        self.Concat_SHsp = FCBN(res5_c + 5408, fc, rngs=rngs, dtype=dt)
-        self.fc7_SHsp = FCBN(fc, fc, rngs=rngs, dtype=dt)
-        self.cls_score_H = _dense(fc, cfg.num_classes, rngs=rngs, init=cls_init, dtype=dt)
-        self.cls_score_O = _dense(fc, cfg.num_classes, rngs=rngs, init=cls_init, dtype=dt)
-        self.cls_score_sp = _dense(fc, cfg.num_classes, rngs=rngs, init=cls_init, dtype=dt)
-        self.dropout_fc = nnx.Dropout(cfg.dropout_fc, rngs=rngs)
+        self.bottleneck = conv(att_c, head_c, 1, rngs=rngs, dtype=dt)  # shared by H and O
+        if cfg.hoi_classifier:
+            self.fc8_SH = FCBN(res5_c + head_c, fc, rngs=rngs, dtype=dt)
+            self.fc9_SH = FCBN(fc, fc, rngs=rngs, dtype=dt)
+            self.fc8_SO = FCBN(res5_c + head_c, fc, rngs=rngs, dtype=dt)
+            self.fc9_SO = FCBN(fc, fc, rngs=rngs, dtype=dt)
+            self.Concat_SHsp = FCBN(res5_c + 5408, fc, rngs=rngs, dtype=dt)
+            self.fc7_SHsp = FCBN(fc, fc, rngs=rngs, dtype=dt)
+            self.cls_score_H = dense(fc, cfg.num_classes, rngs=rngs, init=cls_init, dtype=dt)
+            self.cls_score_O = dense(fc, cfg.num_classes, rngs=rngs, init=cls_init, dtype=dt)
+            self.cls_score_sp = dense(fc, cfg.num_classes, rngs=rngs, init=cls_init, dtype=dt)
+            self.dropout_fc = nnx.Dropout(cfg.dropout_fc, rngs=rngs)
+        if cfg.part_level:
+            self.parts = PartLevel(head_c, res5_c, fc, rngs=rngs, dropout_att=cfg.dropout_fc,
+                                   dropout_binary=cfg.dropout_binary, dtype=dt)
         if cfg.interactiveness:
             pose_dim = 2704 if cfg.pose_map else 0
-            if cfg.dataset == "hico":  # [fc7_H, fc7_SH, sp, pose] and [fc7_O, fc7_SO]
-                b1, b2 = res5_c + head_c + 5408 + pose_dim, res5_c + head_c
+            part_dim = PART_FEATURES if cfg.part_level else 0
+            if cfg.dataset == "hico":  # [fc7_H, fc7_SH, (part_att,) sp, pose] and [fc7_O, fc7_SO]
+                b1, b2 = res5_c + head_c + part_dim + 5408 + pose_dim, res5_c + head_c
             else:  # V-COCO: [fc7_H, sp, pose] and [fc7_O, fc7_SH, fc7_SO]
                 b1, b2 = res5_c + 5408 + pose_dim, res5_c + 2 * head_c
             self.pose_map = SpatialCNN(1, 32, 16, rngs=rngs, dtype=dt) if cfg.pose_map else None
-            self.fc8_binary_1 = _dense(b1, fc, rngs=rngs, dtype=dt)
-            self.fc8_binary_2 = _dense(b2, fc, rngs=rngs, dtype=dt)
-            self.fc9_binary = _dense(2 * fc, fc, rngs=rngs, dtype=dt)
-            self.cls_score_binary = _dense(fc, 2, rngs=rngs, init=cls_init, dtype=dt)
+            self.fc8_binary_1 = dense(b1, fc, rngs=rngs, dtype=dt)
+            self.fc8_binary_2 = dense(b2, fc, rngs=rngs, dtype=dt)
+            self.fc9_binary = dense(2 * fc, fc, rngs=rngs, dtype=dt)
+            self.cls_score_binary = dense(fc, 2, rngs=rngs, init=cls_init, dtype=dt)
             self.dropout_binary = nnx.Dropout(cfg.dropout_binary, rngs=rngs)
 
     # -- pieces ---------------------------------------------------------------------------
@@ -162,14 +148,18 @@ class TIN(nnx.Module):
         return (x * m).sum(axis=(2, 3)).astype(jnp.float32) / count
 
     def __call__(self, image, image_hw, human_boxes, object_boxes, patterns, *,
-                 positive=None, train: bool = False) -> dict[str, jax.Array]:
-        """Logits of every head.
+                 part_boxes=None, positive=None, train: bool = False) -> dict[str, jax.Array]:
+        """Logits of every head: ``H``, ``O``, ``sp`` (with the HOI classifier), ``binary``
+        (with D) and ``binary_part`` (part level: the per-part D logits' max over parts).
 
         Args:
           image: (B, H, W, 3) float, BGR minus means, zero outside ``image_hw``.
           image_hw: (B, 2) int, the unpadded image sizes.
           human_boxes, object_boxes: (B, P, 4) image pixels ``[x1, y1, x2, y2]``.
           patterns: (B, P, 64, 64, 3) float interaction patterns.
+          part_boxes: (B, P, 10, 4) the humans' body-part boxes (``tin_jax.data.parts``),
+            read by the part level only. None = every part is the whole human box (the
+            original's rule for a human without pose).
           positive: (B, P) bool, rows that are positives (D's negative-copy trick in
             training). None (test time) = every row uses its own object branch.
           train: dropout on.
@@ -188,21 +178,31 @@ class TIN(nnx.Module):
         fc7_SO = self._context(self.Att_O, fc7_O, head_phi, head_g, valid)
         fc7_H, fc7_O = fc7_H.astype(jnp.float32), fc7_O.astype(jnp.float32)
 
-        drop = lambda x: self.dropout_fc(x)
-        h = drop(self.fc9_SH(drop(self.fc8_SH(jnp.concatenate([fc7_H, fc7_SH], -1)))))
-        o = drop(self.fc9_SO(drop(self.fc8_SO(jnp.concatenate([fc7_O, fc7_SO], -1)))))
-        s = drop(self.fc7_SHsp(drop(self.Concat_SHsp(jnp.concatenate([fc7_H, sp], -1)))))
-        out = {"H": self.cls_score_H(h), "O": self.cls_score_O(o), "sp": self.cls_score_sp(s)}
+        out = {}
+        if cfg.hoi_classifier:
+            drop = lambda x: self.dropout_fc(x)
+            h = drop(self.fc9_SH(drop(self.fc8_SH(jnp.concatenate([fc7_H, fc7_SH], -1)))))
+            o = drop(self.fc9_SO(drop(self.fc8_SO(jnp.concatenate([fc7_O, fc7_SO], -1)))))
+            s = drop(self.fc7_SHsp(drop(self.Concat_SHsp(jnp.concatenate([fc7_H, sp], -1)))))
+            out = {"H": self.cls_score_H(h), "O": self.cls_score_O(o), "sp": self.cls_score_sp(s)}
+        pose_pattern = patterns[..., 2:3].astype(cfg.dtype or jnp.float32)
+        part_att = []
+        if cfg.part_level:
+            if part_boxes is None:
+                part_boxes = jnp.repeat(human_boxes[:, :, None], NUM_PARTS, axis=2)
+            att, out["binary_part"] = self.parts(head, part_boxes, feature_hw, fc7_H, fc7_SH, fc7_O,
+                                                 fc7_SO, sp, pose_pattern, method=cfg.roi_method)
+            part_att = [att]
         if cfg.interactiveness:
-            out["binary"] = self._discriminator(fc7_H, fc7_O, fc7_SH, fc7_SO, sp, patterns, positive)
+            out["binary"] = self._discriminator(fc7_H, fc7_O, fc7_SH, fc7_SO, part_att, sp,
+                                                pose_pattern, positive)
         return jax.tree.map(lambda x: x.astype(jnp.float32), out)
 
-    def _discriminator(self, fc7_H, fc7_O, fc7_SH, fc7_SO, sp, patterns, positive):
+    def _discriminator(self, fc7_H, fc7_O, fc7_SH, fc7_SO, part_att, sp, pose_pattern, positive):
         cfg = self.cfg
-        pose = ([self.pose_map(patterns[..., 2:3].astype(cfg.dtype or jnp.float32))]
-                if cfg.pose_map else [])
+        pose = [self.pose_map(pose_pattern)] if cfg.pose_map else []
         if cfg.dataset == "hico":
-            b1 = jnp.concatenate([fc7_H, fc7_SH, sp] + pose, -1)
+            b1 = jnp.concatenate([fc7_H, fc7_SH] + part_att + [sp] + pose, -1)
             b2 = jnp.concatenate([fc7_O, fc7_SO], -1)
         else:
             b1 = jnp.concatenate([fc7_H, sp] + pose, -1)
