@@ -1,0 +1,329 @@
+"""predict.py: a tiny checkpoint's scores on our own images against a direct computation
+(model call, then the spec's formulas in numpy), the drawn PNG, and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import types
+
+import cv2
+import numpy as np
+import pytest
+
+from tin_jax import predict
+from tin_jax.data import classes
+from tin_jax.io.errors import DataFormatError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:  # plain `pytest` (not `python -m pytest`) leaves out the root: configs/
+    sys.path.insert(0, ROOT)
+TINY = ["--config.model.width=4", "--config.model.fc_dim=32", "--config.data.max_long_side=96"]
+MAX_LONG_SIDE = 96
+PIXEL_MEANS_BGR = np.array([102.9801, 115.9465, 122.7717], np.float32)  # cfg.PIXEL_MEANS
+E = 2.718281828459  # getSigmoid's e (spec §5.2)
+NIS_DEFAULT = (0.9, 0.1)  # (thr_no, thr_in)
+NIS_OVERRIDES = {63: (0.95, 0.15), 43: (0.85, 0.1), 57: (0.85, 0.2), 48: (0.85, 0.2), 41: (0.85, 0.15),
+                 2: (0.85, 0.2), 4: (0.85, 0.15), 31: (0.85, 0.1), 19: (0.85, 0.2), 1: (0.85, 0.05),
+                 11: (0.85, 0.15)}
+HUMAN_RGB, OBJECT_RGB = (0x1f, 0x77, 0xb4), (0xff, 0x7f, 0x0e)  # reports.HUMAN_COLOR, OBJECT_COLOR
+
+POSE = [[30 + 2 * j, 20 + 4 * j, 0.9] for j in range(17)]
+# Image a: 160x120 (resized to 96x72). Humans > 0.8 are subjects; every detection > 0.3 with
+# another box is an object: h2 (0.5) is an object only, o1 (0.2) nothing.
+ENTRY_A = {"image": "a.png",
+           "humans": [{"box": [20, 10, 70, 110], "score": 0.95, "pose": POSE},
+                      {"box": [90, 15, 140, 115], "score": 0.9},
+                      {"box": [0, 50, 30, 119], "score": 0.5, "pose": None}],
+           "objects": [{"box": [60, 60, 100, 90], "class": "cup", "score": 0.8},
+                       {"box": [5, 5, 25, 25], "class": 3, "score": 0.2},
+                       {"box": [40, 80, 159, 119], "class": "dining table", "score": 0.6}]}
+# (human detection, object detection) in TIN's loop order; detections: humans, then objects.
+PAIRS_A = [(0, 1), (0, 2), (0, 3), (0, 5), (1, 0), (1, 2), (1, 3), (1, 5)]
+# Image b: 64x48, kept as is; its only human is below 0.8: the top-4 x top-4 fallback.
+ENTRY_B = {"image": "b.png", "humans": [{"box": [4, 4, 30, 44], "score": 0.5}],
+           "objects": [{"box": [30, 20, 60, 40], "class": "bicycle", "score": 0.7}]}
+PAIRS_B = [(0, 1)]
+
+
+def _gray_image(h, w, seed):
+    """Grey only: any coloured pixel of the PNG is a drawn box."""
+    rng = np.random.default_rng(seed)
+    g = (np.add.outer(np.arange(h) * 2, np.arange(w)) % 256 + rng.integers(0, 40, (h, w))) % 256
+    return np.repeat(g[..., None], 3, axis=2).astype(np.uint8)
+
+
+def _detections(entry):
+    """(boxes, scores, classes, poses) in detection order, written out from the JSON by hand."""
+    dets = [(d["box"], d["score"], 1, d.get("pose")) for d in entry["humans"]]
+    dets += [(d["box"], d["score"], d["class"] if isinstance(d["class"], int) else classes.coco_id(d["class"]),
+              None) for d in entry["objects"]]
+    return dets
+
+
+def _network_input(path, boxes_h, boxes_o, poses):
+    """Image, its size and the pairs as the network sees them (spec §4.2-4.3: cv2 BGR minus
+    the means, long side at most 96; the patterns from the original boxes)."""
+    from tin_jax.data import spatial
+    bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+    h, w = bgr.shape[:2]
+    s = min(1.0, MAX_LONG_SIDE / max(h, w))
+    if s < 1:
+        bgr = cv2.resize(bgr, (round(w * s), round(h * s)), interpolation=cv2.INTER_LINEAR)
+    x = bgr.astype(np.float32) - PIXEL_MEANS_BGR
+    bh, bo = np.asarray(boxes_h, np.float64), np.asarray(boxes_o, np.float64)
+    pat = spatial.interaction_patterns(bh, bo, [None if p is None else np.ravel(p) for p in poses])
+    return (x[None], np.array([x.shape[:2]], np.int32), (bh * s)[None].astype(np.float32),
+            (bo * s)[None].astype(np.float32), pat[None])
+
+
+def _pair_inputs(root, entry, pairs):
+    dets = _detections(entry)
+    return _network_input(os.path.join(root, entry["image"]), [dets[h][0] for h, _ in pairs],
+                          [dets[o][0] for _, o in pairs], [dets[h][3] for h, _ in pairs])
+
+
+@pytest.fixture(scope="module")
+def tiny(hico_dir, tmp_path_factory):
+    """A width-4 HICO checkpoint with random weights. Identity BN statistics keep the outputs
+    finite but saturated (every D score 1.0, HOI scores 0 or 2), so they are calibrated on
+    image a first, as trainer.calibrated_stats does for runs from scratch."""
+    import jax
+    import jax.numpy as jnp
+    from flax import nnx
+    from jax.sharding import NamedSharding, PartitionSpec as P
+
+    from configs import tin_hico
+    from tin_jax import optim, trainer
+    from tin_jax.data import input_pipeline as ip
+    from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm
+
+    root = tmp_path_factory.mktemp("predict")
+    cv2.imwrite(str(root / "a.png"), _gray_image(120, 160, 0))
+    cv2.imwrite(str(root / "b.png"), _gray_image(48, 64, 1))
+    with open(root / "dets.json", "w") as f:
+        json.dump([ENTRY_A, ENTRY_B], f)
+
+    config = tin_hico.get_config("runlocal")
+    config.data.dir = hico_dir
+    config.model.width, config.model.fc_dim, config.data.max_long_side = 4, 32, MAX_LONG_SIDE
+    metadata = ip.load_info(hico_dir).metadata
+    repl = NamedSharding(trainer.make_mesh(), P())
+    parts, params, stats = trainer.build(trainer.model_config(config, metadata), config.seed, repl)
+    model = parts.merge(params, stats)
+    calibrate_batch_norm(model, lambda m: m(*_pair_inputs(str(root), ENTRY_A, PAIRS_A)))
+    stats = nnx.split(model, nnx.Param, FrozenStat, ...)[2].to_pure_dict()
+    tx, _, _ = optim.make_optimizer(config.optim, params)
+    state = dict(params=params, stats=jax.device_put(stats, repl), opt=tx.init(params),
+                 step=jnp.zeros((), jnp.int32))
+    work = root / "work"
+    mngr = trainer.checkpoint_manager(str(work), config)
+    trainer.save(mngr, state, config)
+    mngr.wait_until_finished()
+    return types.SimpleNamespace(root=root, work=work, config=config, model=parts.merge(params, stats))
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-np.asarray(x, np.float64)))
+
+
+def _lis(x):
+    return 6.0 / (1.0 + E ** (10.0 - 1.4 * x))
+
+
+def _expected(pair_classes, pair_scores, hoi_scores, d_scores, *, fallback, lis=True, nis=True):
+    """{(pair, HOI): score} by spec §5.2: the object class's HOIs, S * LIS(h) * LIS(o), a pair
+    dropped for every HOI but no_interaction when D says non-interactive (not on fallback images)."""
+    out = {}
+    for p, (c, (hs, os_)) in enumerate(zip(pair_classes, pair_scores)):
+        thr_no, thr_in = NIS_OVERRIDES.get(c, NIS_DEFAULT)
+        d_in, d_no = d_scores[p]
+        lo, hi = classes.HOI_RANGE_BY_OBJECT[c]
+        for k in range(lo, hi + 1):
+            if nis and not fallback and d_no > thr_no and d_in < thr_in and classes.HICO_HOIS[k][0] != "no_interaction":
+                continue
+            out[(p, k)] = float(hoi_scores[p, k]) * ((_lis(hs) * _lis(os_)) if lis else 1.0)
+    return out
+
+
+def _reference(tiny, entry, pairs, fallback):
+    logits = tiny.model(*_pair_inputs(str(tiny.root), entry, pairs), train=False)
+    s = _sigmoid(logits["sp"][0]) * (_sigmoid(logits["H"][0]) + _sigmoid(logits["O"][0]))
+    d = _sigmoid(logits["binary"][0])
+    dets = _detections(entry)
+    return _expected([dets[o][2] for _, o in pairs], [(dets[h][1], dets[o][1]) for h, o in pairs],
+                     s, d, fallback=fallback), d
+
+
+def _cli(*args, timeout=300):
+    env = dict(os.environ, JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "predict.py", "--config", "configs/tin_hico.py:runlocal", *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _ref_of(entry, det):
+    n = len(entry["humans"])
+    return {"list": "humans", "index": det} if det < n else {"list": "objects", "index": det - n}
+
+
+def test_predict_scores_equal_a_direct_computation(tiny, hico_dir):
+    out = tiny.root / "out"
+    proc = _cli(f"--config.data.dir={hico_dir}", *TINY, f"--workdir={tiny.work}",
+                f"--detections={tiny.root / 'dets.json'}", f"--out_dir={out}", "--top=5")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    written = json.load(open(out / "predictions.json"))
+    assert [os.path.basename(r["image"]) for r in written] == ["a.png", "b.png"]
+    blocks = proc.stdout.strip().split("\n\n")
+    assert len(blocks) == 2
+    for entry, pairs, fallback, got, block in ((ENTRY_A, PAIRS_A, False, written[0], blocks[0]),
+                                               (ENTRY_B, PAIRS_B, True, written[1], blocks[1])):
+        expected, d = _reference(tiny, entry, pairs, fallback)
+        assert got["fallback"] is fallback
+        assert [(p["human"], p["object"]) for p in got["pairs"]] == [(h, _ref_of(entry, o)) for h, o in pairs]
+        np.testing.assert_allclose([p["interactiveness"] for p in got["pairs"]], d, rtol=1e-3)
+        scores = {(t["pair"], t["hoi"]): t["score"] for t in got["triplets"]}
+        assert scores.keys() == expected.keys()
+        keys = sorted(expected)
+        # float32 through a random 50-layer network, jit vs eager, bucket padding vs none: ~1e-4;
+        # a wrong pair, box scale, HOI range or formula moves the scores by far more
+        np.testing.assert_allclose([scores[k] for k in keys], [expected[k] for k in keys], rtol=1e-3)
+        assert [t["score"] for t in got["triplets"]] == sorted(scores.values(), reverse=True)
+        assert all(t["verb"] == classes.HICO_HOIS[t["hoi"]][0] for t in got["triplets"])
+        # printed: the five best, 'human #i  <verb> <object> #j  score'
+        lines = block.splitlines()
+        assert f"{len(pairs)} pairs" in lines[0] and f"top {min(5, len(expected))} of {len(expected)}" in lines[0]
+        best = sorted(expected.items(), key=lambda kv: -kv[1])[:5]
+        assert len(lines) == 1 + len(best)
+        for line, t in zip(lines[1:], got["triplets"]):
+            obj = (f"human #{t['object']['index']}" if t["object"]["list"] == "humans"
+                   else f"{t['object_class']} #{t['object']['index']}")
+            assert line.split() == [*f"human #{t['human']}".split(), t["verb"], *obj.split(), f"{t['score']:.4g}"]
+        np.testing.assert_allclose([float(l.split()[-1]) for l in lines[1:]], [v for _, v in best], rtol=1e-3)
+    for name, (h, w) in (("a.png", (120, 160)), ("b.png", (48, 64))):
+        png = cv2.imread(str(out / name), cv2.IMREAD_COLOR)[..., ::-1]
+        assert png.shape[0] >= h and png.shape[1] >= w and png.shape[0] * w == pytest.approx(png.shape[1] * h, rel=0.02)
+        for rgb in (HUMAN_RGB, OBJECT_RGB):  # the boxes are drawn
+            assert np.all(png == rgb, axis=-1).sum() > 50, (name, rgb)
+
+
+def test_nis_and_lis_by_hand():
+    """Three pairs: D says non-interactive for the person (its own thresholds 0.85 / 0.05) and
+    the car, not for the cup; on a fallback image nothing is suppressed."""
+    rng = np.random.default_rng(0)
+    r = dict(object_class=np.array([1, 42, 3]), hoi_scores=rng.random((3, classes.NUM_HOIS)).astype(np.float32),
+             human_score=np.array([0.95, 0.9, 0.85]), object_score=np.array([0.9, 0.5, 0.4]),
+             binary=np.array([[0.04, 0.9], [0.5, 0.5], [0.05, 0.95]], np.float32),
+             human_boxes=np.tile([0.0, 0, 10, 10], (3, 1)), object_boxes=np.tile([5.0, 5, 20, 20], (3, 1)))
+    for fallback, lis, nis in ((False, True, True), (True, True, True), (False, False, True), (False, True, False)):
+        pair, hoi, score = predict.hico_triplets(dict(r, is_fallback=fallback), lis=lis, nis=nis)
+        expected = _expected(r["object_class"], zip(r["human_score"], r["object_score"]), r["hoi_scores"],
+                             r["binary"].astype(np.float64), fallback=fallback, lis=lis, nis=nis)
+        got = dict(zip(zip(pair.tolist(), hoi.tolist()), score.tolist()))
+        assert got.keys() == expected.keys()
+        np.testing.assert_allclose([got[k] for k in sorted(got)], [expected[k] for k in sorted(got)], rtol=1e-12)
+        assert np.all(np.diff(score) <= 0)
+        suppressed = nis and not fallback
+        assert {p for p, k in got if classes.HICO_HOIS[k][0] != "no_interaction"} == ({1} if suppressed else {0, 1, 2})
+
+
+def test_vcoco_models_give_the_29_scores_per_pair():
+    det = predict.ImageDetections("x.png", b"", 10, 10, 1, np.array([[0.0, 0, 5, 5], [1.0, 1, 6, 6]]),
+                                  np.array([0.9, 0.8]), np.array([1, 18]), [None, None])
+    ho = np.random.default_rng(1).random((1, 29)).astype(np.float32)
+    r = dict(human_index=np.array([0]), object_index=np.array([1]), is_fallback=False, object_class=np.array([18]),
+             hoi_scores=ho, binary=np.array([[0.3, 0.7]]))
+    report = predict.image_report(det, r, "vcoco", lis=True, nis=True)
+    assert len(report["triplets"]) == 29
+    best = int(np.argmax(ho[0]))
+    assert report["triplets"][0]["verb"] == classes.VCOCO_CLASSES[best]
+    assert report["triplets"][0]["score"] == pytest.approx(float(ho[0, best]))
+    assert predict.format_report(det, report, 1).splitlines()[1].split() == [
+        "human", "#0", classes.VCOCO_CLASSES[best], "horse", "#0", f"{ho[0, best]:.4g}"]
+
+
+# -- bad input -----------------------------------------------------------------------------
+
+@pytest.fixture()
+def bad_dir(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), _gray_image(30, 40, 2))
+    return tmp_path
+
+
+GOOD = {"image": "a.png", "humans": [{"box": [1, 1, 20, 29], "score": 0.9}],
+        "objects": [{"box": [10, 10, 39, 20], "class": "cup", "score": 0.8}]}
+
+
+def _with(path, value):
+    """GOOD with ``value`` at ``path`` (None: the key removed)."""
+    entry = json.loads(json.dumps(GOOD))
+    *head, last = path
+    node = entry
+    for k in head:
+        node = node[k]
+    if value is None:
+        del node[last]
+    else:
+        node[last] = value
+    return entry
+
+
+BAD = [
+    (("humans",), None, "missing key 'humans'"),
+    (("humans", 0), {"boxes": [1, 1, 2, 2], "score": 0.9}, "humans[0]: missing key 'box'; unknown key 'boxes'"),
+    (("humans", 0, "box"), [20, 1, 10, 29], "humans[0].box: x2 < x1"),
+    (("humans", 0, "box"), [1, 1, 20], "humans[0].box: should be [x1, y1, x2, y2]"),
+    (("objects", 0, "box"), [10, 10, 50, 20], "objects[0].box: [10, 10, 50, 20] is outside the 40x30 image"),
+    (("objects", 0, "box"), [-1, 10, 30, 20], "is outside the 40x30 image"),
+    (("objects", 0, "class"), "cupp", "objects[0].class: unknown object class 'cupp'"),
+    (("objects", 0, "class"), 81, "objects[0].class: should be a COCO class name or a 1-based COCO index"),
+    (("humans", 0, "pose"), [[1, 2, 0.5]] * 16, "humans[0].pose: should be 17 [x, y, confidence]"),
+    (("humans", 0, "pose"), [1.0] * 50, "humans[0].pose: should be 17"),
+    (("humans", 0, "score"), 1.5, "humans[0].score: should be a detection score in [0, 1]"),
+    (("objects", 0, "score"), None, "objects[0]: missing key 'score'"),
+    (("image",), "missing.png", "image file"),
+    (("objects",), {"box": [1, 1, 2, 2]}, "'objects' should be a list"),
+]
+
+
+@pytest.mark.parametrize("path,value,message", BAD)
+def test_bad_entries_name_file_and_entry(bad_dir, path, value, message):
+    f = bad_dir / "dets.json"
+    f.write_text(json.dumps([GOOD, _with(path, value)]))
+    with pytest.raises(DataFormatError) as e:
+        predict.load_detections(str(f))
+    image = value if path == ("image",) else "a.png"
+    assert str(e.value).startswith(f"{f}: entry 1 ({image}): ") and message in str(e.value), str(e.value)
+
+
+def test_bad_files(bad_dir):
+    (bad_dir / "broken.json").write_text('{"image": "a.png", "humans": [')
+    with pytest.raises(DataFormatError, match=r"broken\.json: not valid JSON"):
+        predict.load_detections(str(bad_dir / "broken.json"))
+    with pytest.raises(DataFormatError, match=r"nope\.json: detections file not found"):
+        predict.load_detections(str(bad_dir / "nope.json"))
+    (bad_dir / "one.json").write_text(json.dumps(GOOD))
+    dets = predict.load_detections(str(bad_dir / "one.json"))
+    with pytest.raises(DataFormatError, match=r"other\.png: no entry of the detections files"):
+        predict.select_images(dets, [str(bad_dir / "other.png")])
+    assert predict.select_images(dets, [str(bad_dir / "a.png")]) == dets
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(bad_dir):
+    (bad_dir / "broken.json").write_text('[{"image": "a.png", "humans": []}, ')
+    (bad_dir / "pose.json").write_text(json.dumps([GOOD, _with(("humans", 0, "pose"), [[1, 2]] * 17)]))
+    for name, message in (("broken.json", "not valid JSON"),
+                          ("pose.json", "entry 1 (a.png): humans[0].pose: should be 17")):
+        proc = _cli(f"--workdir={bad_dir / 'no_run'}", f"--detections={bad_dir / name}", f"--out_dir={bad_dir / 'o'}")
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {bad_dir / name}: ") and message in lines[0], lines
+        assert not (bad_dir / "o").exists()
+
+
+def test_no_checkpoint(tiny, bad_dir):
+    (bad_dir / "one.json").write_text(json.dumps(GOOD))
+    empty = bad_dir / "empty_workdir"
+    with pytest.raises(FileNotFoundError, match=f"{empty}: no checkpoint"):
+        predict.predict(tiny.config, str(empty), [str(bad_dir / "one.json")], str(bad_dir / "o"))
