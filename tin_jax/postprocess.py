@@ -66,8 +66,8 @@ __all__ = [
     "E", "FALLBACK_TOP_N", "HICO_LIS", "HICO_NIS_OVERRIDES", "HICO_NIS_THRESHOLDS", "HICO_TOP_K",
     "HicoImagePairs", "TIN_HICO_FALLBACK_IMAGE_IDS", "TinImageOutput", "VCOCO_LIS", "VCOCO_NIS_THRESHOLDS",
     "VCOCO_PRIOR_ALLOWED", "VcocoHumanPairs", "apply_vcoco_prior", "attach_d_scores", "hico_detections",
-    "hico_pairs_from_tin", "lis_weight", "read_tin_test_pickle", "read_vcoco_test_pickle", "select_pairs",
-    "vcoco_detections", "vcoco_pairs_from_tin",
+    "hico_non_interactive", "hico_pairs_from_tin", "lis_weight", "read_tin_test_pickle", "read_vcoco_test_pickle",
+    "select_pairs", "vcoco_detections", "vcoco_pairs_from_tin",
 ]
 
 E = 2.718281828459  # getSigmoid's e, not math.e
@@ -323,6 +323,19 @@ def _class_thresholds(default: tuple[float, float], overrides: Mapping[int, tupl
     return thr[:, 0], thr[:, 1]
 
 
+def hico_non_interactive(binary: Any, object_class: Any,
+                         thresholds: tuple[float, float] = HICO_NIS_THRESHOLDS,
+                         overrides: Mapping[int, tuple[float, float]] | None = HICO_NIS_OVERRIDES) -> np.ndarray:
+    """NIS's test per pair: ``P_noninter > thr_no and P_inter < thr_in`` with the object class's (thr_no, thr_in).
+
+    ``binary``: (N, 2) D's (P_inter, P_noninter), rounded to float32 first as ``cal_rank_600`` holds them.
+    """
+    thr_no, thr_in = _class_thresholds(thresholds, overrides)
+    d = np.asarray(binary).astype(np.float32).astype(np.float64).reshape(-1, 2)
+    c = np.asarray(object_class).astype(np.int64).reshape(-1)
+    return (d[:, 1] > thr_no[c]) & (d[:, 0] < thr_in[c])
+
+
 def hico_detections(per_image: Sequence[HicoImagePairs], *, num_images: int,
                     lis: Sequence[float] | None = HICO_LIS, nis: bool = True,
                     nis_thresholds: tuple[float, float] = HICO_NIS_THRESHOLDS,
@@ -350,10 +363,7 @@ def hico_detections(per_image: Sequence[HicoImagePairs], *, num_images: int,
     hoi = ranges[pair, 0] + np.arange(len(pair)) - starts[pair]
     score = f.hoi_scores[pair, hoi].astype(np.float64) * lis_h[pair] * lis_o[pair]
     if nis:
-        thr_no, thr_in = _class_thresholds(nis_thresholds, nis_overrides)
-        d = f.binary.astype(np.float32).astype(np.float64)  # cal_rank_600 keeps D in float32 arrays
-        c = f.object_class
-        non_inter = (d[:, 1] > thr_no[c]) & (d[:, 0] < thr_in[c])
+        non_inter = hico_non_interactive(f.binary, f.object_class, nis_thresholds, nis_overrides)
         if exempt_fallback_images:
             non_inter &= ~f.fallback
         keep = ~(non_inter[pair] & ~_NO_INTER_HOI[hoi])
