@@ -114,7 +114,7 @@ def make_model(cfg: TINConfig, seed: int = 0, calibrate: bool = True):
         image, patterns = trainer.device_batch(b)
         calibrate_batch_norm(model, lambda m: m(image, b["image_hw"], b["human_boxes"],
                                                 b["object_boxes"], patterns))
-        stats = nnx.split(model, nnx.Param, FrozenStat, ...)[2].to_pure_dict()
+        stats = nnx.to_pure_dict(nnx.split(model, nnx.Param, FrozenStat, ...)[2])
     return parts, params, stats
 
 

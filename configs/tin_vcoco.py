@@ -7,18 +7,7 @@ from configs import common
 
 def get_config(arg=None):
     arg = common.parse_arg(arg, runlocal=False)
-    c = common.base_config()
-    c.data.dir = "out/demo/vcoco"
-    c.optim.schedule = "exponential"
-    c.optim.lr = 2e-6
-    c.optim.decay_steps = 20_000
-    c.optim.decay_rate = 0.96
-    c.total_steps = 20_000
-    c.checkpoint_every = 10_000
-    c.loss.terms = ("H", "O", "sp", "binary")
-    c.eval.human_thresh = 0.6
-    c.eval.object_thresh = 0.4
-    c.eval.fallback = "none"  # the V-COCO test script has no fallback: a human without objects is skipped
+    c = common.vcoco_config()
     if arg.runlocal:
         common.make_runlocal(c)
     return c

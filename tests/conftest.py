@@ -38,20 +38,21 @@ def raw_dir(tmp_path_factory) -> str:
     return out
 
 
-@pytest.fixture(scope="session")
-def hico_dir(raw_dir, tmp_path_factory) -> str:
-    out = str(tmp_path_factory.mktemp("hico"))
-    run_module("data_prep.convert", "--dataset", "hico", "--data_dir", raw_dir, "--out_dir", out,
+def _convert(dataset: str, raw_dir: str, tmp_path_factory) -> str:
+    out = str(tmp_path_factory.mktemp(dataset))
+    run_module("data_prep.convert", "--dataset", dataset, "--data_dir", raw_dir, "--out_dir", out,
                "--images_per_shard", "8", "--num_workers", "2", "--no_progress")
     return out
+
+
+@pytest.fixture(scope="session")
+def hico_dir(raw_dir, tmp_path_factory) -> str:
+    return _convert("hico", raw_dir, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def vcoco_dir(raw_dir, tmp_path_factory) -> str:
-    out = str(tmp_path_factory.mktemp("vcoco"))
-    run_module("data_prep.convert", "--dataset", "vcoco", "--data_dir", raw_dir, "--out_dir", out,
-               "--images_per_shard", "8", "--num_workers", "2", "--no_progress")
-    return out
+    return _convert("vcoco", raw_dir, tmp_path_factory)
 
 
 @pytest.fixture()

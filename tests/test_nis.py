@@ -142,7 +142,7 @@ def tiny(raw_dir, hico_dir, tmp_path_factory):
     first = next(iter(pairs))
     calibrate_batch_norm(model, lambda m: m(*_network_input(images[first][0], np.array(pairs[first]),
                                                              None)))
-    stats = nnx.split(model, nnx.Param, FrozenStat, ...)[2].to_pure_dict()
+    stats = nnx.to_pure_dict(nnx.split(model, nnx.Param, FrozenStat, ...)[2])
     logits = _d_logits(parts.merge(params, stats), images, pairs)
     # D's last layer is affine: shifting its bias shifts both logits of every pair. Each default
     # threshold (thr_in 0.1, thr_no 0.9) goes into the widest gap of its logits near their median.

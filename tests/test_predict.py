@@ -114,7 +114,7 @@ def tiny(hico_dir, tmp_path_factory):
     parts, params, stats = trainer.build(trainer.model_config(config, metadata), config.seed, repl)
     model = parts.merge(params, stats)
     calibrate_batch_norm(model, lambda m: m(*_pair_inputs(str(root), ENTRY_A, PAIRS_A)))
-    stats = nnx.split(model, nnx.Param, FrozenStat, ...)[2].to_pure_dict()
+    stats = nnx.to_pure_dict(nnx.split(model, nnx.Param, FrozenStat, ...)[2])
     tx, _, _ = optim.make_optimizer(config.optim, params)
     state = dict(params=params, stats=jax.device_put(stats, repl), opt=tx.init(params),
                  step=jnp.zeros((), jnp.int32))

@@ -89,7 +89,7 @@ def build(cfg: TINConfig, seed: int, repl) -> tuple[ModelParts, dict, dict]:
     def init():
         model = TIN(cfg, rngs=nnx.Rngs(params=seed, dropout=seed + 1))
         _, p, s, r = nnx.split(model, nnx.Param, FrozenStat, ...)
-        return p.to_pure_dict(), s.to_pure_dict(), r
+        return nnx.to_pure_dict(p), nnx.to_pure_dict(s), r
 
     abstract = nnx.eval_shape(lambda: TIN(cfg, rngs=nnx.Rngs(params=seed, dropout=seed + 1)))
     graphdef, p_abs, s_abs, _ = nnx.split(abstract, nnx.Param, FrozenStat, ...)
@@ -185,7 +185,7 @@ def calibrated_stats(parts: ModelParts, params: dict, stats: dict, pcfg: ip.Pipe
     image, patterns = device_batch(batch)
     calibrate_batch_norm(model, lambda m: m(image, batch["image_hw"], batch["human_boxes"],
                                             batch["object_boxes"], patterns))
-    return nnx.split(model, nnx.Param, FrozenStat, ...)[2].to_pure_dict()
+    return nnx.to_pure_dict(nnx.split(model, nnx.Param, FrozenStat, ...)[2])
 
 
 def optimizer_state_sharding(opt_abstract, mesh):
@@ -272,7 +272,7 @@ def initial_weights(config, parts: ModelParts, params: dict, stats: dict, workdi
             allow_unused=True)
         logging.warning("loaded %s", report)
         _, p, s, _ = nnx.split(model, nnx.Param, FrozenStat, ...)
-        return p.to_pure_dict(), s.to_pure_dict()
+        return nnx.to_pure_dict(p), nnx.to_pure_dict(s)
     if kind == "tf_tin":  # a released TIN model (or any checkpoint of the original graph)
         from tin_jax.checkpoints import tin_import  # pylint: disable=g-import-not-at-top
         model = parts.merge(*jax.tree.map(jnp.asarray, jax.device_get((params, stats))))
@@ -281,7 +281,7 @@ def initial_weights(config, parts: ModelParts, params: dict, stats: dict, workdi
             ignore += (r"(fc_binary|binary_classification)/.*",)
         logging.warning("loaded %s", tin_import.load_tin_checkpoint(src, model, ignore=ignore))
         _, p, s, _ = nnx.split(model, nnx.Param, FrozenStat, ...)
-        return p.to_pure_dict(), s.to_pure_dict()
+        return nnx.to_pure_dict(p), nnx.to_pure_dict(s)
     raise TrainingError(f"unknown init_kind {kind!r}: use 'auto', 'workdir', 'tf_resnet' or 'tf_tin'")
 
 

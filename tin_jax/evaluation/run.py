@@ -128,18 +128,21 @@ def present_classes_table(result: hico_det.HicoDetResult, gt: hico_det.HicoGroun
     return "\n".join([head] + rows), summary
 
 
+def _score_test_split(config, workdir: str, dataset: str) -> tuple[ip.DatasetInfo, int, list[dict]]:
+    """(dataset info, checkpoint step, per-image scored pairs) of the workdir's checkpoint."""
+    mesh = trainer.make_mesh()
+    info, parts, params, stats, step = load_checkpoint(config, workdir, NamedSharding(mesh, P()))
+    if info.metadata["dataset"] != dataset:
+        raise ValueError(f"{config.data.dir}: a {info.metadata['dataset']} dataset, not {dataset}")
+    return info, step, run_inference(config, parts, params, stats, mesh, info.num_labels)
+
+
 def evaluate_hico(config, workdir: str, out_dir: str | None = None
                   ) -> tuple[hico_det.HicoDetResult, str]:
     """Returns the official result and the table over the classes with test GT."""
-    mesh = trainer.make_mesh()
-    repl = NamedSharding(mesh, P())
-    info, parts, params, stats, step = load_checkpoint(config, workdir, repl)
-    if info.metadata["dataset"] != "hico":
-        raise ValueError(f"{config.data.dir}: a {info.metadata['dataset']} dataset; "
-                         "evaluate_hico scores HICO-DET models")
     e = config.eval
-    per_image = run_inference(config, parts, params, stats, mesh, info.num_labels)
-    gt = hico_det.load_ground_truth(e.anno_dir)
+    gt = hico_det.load_ground_truth(e.anno_dir)  # bad paths fail before the forward pass
+    info, step, per_image = _score_test_split(config, workdir, "hico")
     index = gt.image_index([r["filename"] for r in per_image])
     dets = postprocess.hico_detections(
         [postprocess.HicoImagePairs(
@@ -186,14 +189,9 @@ def evaluate_vcoco(config, workdir: str, out_dir: str | None = None):
     """V-COCO: Vcoco_lis_nis.py's role assembly (priors, LIS, NIS), then vsrl_eval's
     agent and role AP, scenarios 1 and 2. Returns the result."""
     from tin_jax.evaluation import vcoco  # pylint: disable=g-import-not-at-top
-    mesh = trainer.make_mesh()
-    repl = NamedSharding(mesh, P())
-    info, parts, params, stats, step = load_checkpoint(config, workdir, repl)
-    if info.metadata["dataset"] != "vcoco":
-        raise ValueError(f"{config.data.dir}: a {info.metadata['dataset']} dataset; "
-                         "evaluate_vcoco scores V-COCO models")
     e = config.eval
-    per_image = run_inference(config, parts, params, stats, mesh, info.num_labels)
+    gt = vcoco.load_ground_truth(e.vcoco_root, "test")  # bad paths fail before the forward pass
+    info, step, per_image = _score_test_split(config, workdir, "vcoco")
     prior_mask = None
     if e.vcoco_prior_mask:
         from tin_jax.io.safe_pickle import load_pickle  # pylint: disable=g-import-not-at-top
@@ -202,7 +200,6 @@ def evaluate_vcoco(config, workdir: str, out_dir: str | None = None):
     dets = postprocess.vcoco_detections(
         vcoco_humans(per_image), prior_flag=e.vcoco_prior_flag, prior_mask=prior_mask,
         lis=postprocess.VCOCO_LIS if e.lis else None, nis=nis)
-    gt = vcoco.load_ground_truth(e.vcoco_root, "test")
     result = vcoco.evaluate_vcoco(gt, dets)
     out_dir = out_dir or os.path.join(workdir, f"eval_{step}")
     if jax.process_index() == 0:
