@@ -212,6 +212,11 @@ def test_loss_falls_then_evaluate_prints_the_table(raw_dir, hico_dir, reference_
     result = json.load(open(os.path.join(str(out), "results.json")))
     assert result  # the official numbers, written
     assert len(os.listdir(os.path.join(str(out), "detections"))) == 80  # detections_01..80.mat
+    from tin_jax.evaluation import hico_det
+    gt = hico_det.load_ground_truth(anno)
+    official = hico_det.read_official_detections(os.path.join(str(out), "detections"), gt)
+    compact = hico_det.read_compact_detections(os.path.join(str(out), "detections.npz"), gt)
+    assert [len(c) for c in compact.per_class] == [len(c) for c in official.per_class]
     for png in ("per_class_ap.png", "pr_curves.png", "detections.png"):
         assert os.path.getsize(os.path.join(str(out), png)) > 1000
     # a missing checkpoint is a one-line error, not a traceback

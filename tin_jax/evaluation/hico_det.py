@@ -59,6 +59,7 @@ import json
 import math
 import os
 import sys
+import zipfile
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -76,7 +77,8 @@ __all__ = [
     "detection_filename", "evaluate", "evaluate_class", "evaluate_setting", "ground_truth_from_annotations",
     "image_ids_of", "load_ground_truth", "main", "match_detections", "matlab_colon", "matlab_round",
     "pair_overlap", "rank_and_match", "read_official_detection_file", "read_official_detections",
-    "read_tin_detections", "write_official_detections",
+    "read_tin_detections", "write_official_detections", "COMPACT_KEYS", "read_compact_detections",
+    "write_compact_detections",
 ]
 
 MIN_OVERLAP = 0.5  # eval_one.m min_overlap
@@ -723,6 +725,43 @@ def _mat5_file(name: str, element: bytes, compress: bool) -> bytes:
     return _mat5_file_header() + element
 
 
+COMPACT_KEYS = ("hoi", "image", "boxes", "scores")
+
+
+def write_compact_detections(path: str | os.PathLike[str], dets: HicoDetections, gt: HicoGroundTruth) -> None:
+    """Our compact layout: one ``.npz`` of flat rows, ``hoi`` (0-based), ``image`` (the test image's file
+    name), ``boxes`` (n, 8) 0-based ``[h, o]`` as in the official files, ``scores`` (float64, so ranks
+    survive). A few MB where the official layout is 80 MATLAB files; written atomically."""
+    counts = dets.num_detections
+    arrays = dict(
+        hoi=np.repeat(np.arange(len(counts)), counts).astype(np.int16),
+        image=np.asarray(gt.filenames, dtype=object)[np.concatenate(
+            [d.image for d in dets.per_class] + [np.zeros(0, np.int64)])].astype(str),
+        boxes=np.concatenate([d.boxes for d in dets.per_class] + [np.zeros((0, 8))]),
+        scores=np.concatenate([d.scores for d in dets.per_class] + [np.zeros(0)]))
+    path = os.fspath(path)
+    tmp = path + ".partial.npz"
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def read_compact_detections(path: str | os.PathLike[str], gt: HicoGroundTruth) -> HicoDetections:
+    """Read :func:`write_compact_detections`' file (any model can write one: four flat arrays)."""
+    name = os.fspath(path)
+    try:
+        with np.load(name, allow_pickle=False) as f:
+            missing = [k for k in COMPACT_KEYS if k not in f.files]
+            if missing:
+                raise DetectionFileError(f"{name}: missing arrays {missing} (needs {list(COMPACT_KEYS)})")
+            arrays = {k: f[k] for k in COMPACT_KEYS}
+    except (ValueError, OSError, zipfile.BadZipFile) as e:
+        raise DetectionFileError(f"{name}: not a readable .npz file ({e})") from None
+    image = gt.image_index(arrays["image"].tolist(), source=name)
+    boxes = np.asarray(arrays["boxes"], np.float64).reshape(-1, 8) if arrays["boxes"].size else np.zeros((0, 8))
+    return HicoDetections.from_arrays(arrays["hoi"], image, boxes[:, :4], boxes[:, 4:], arrays["scores"],
+                                      num_images=gt.num_images, num_classes=gt.num_classes, source=name)
+
+
 def write_official_detections(det_dir: str | os.PathLike[str], dets: HicoDetections, gt: HicoGroundTruth, *,
                               compress: bool = True) -> None:
     """Write the 80 ``detections_XX.mat`` in the official layout (each file atomically).
@@ -1093,10 +1132,13 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m tin_jax.evaluation.hico_det",
                 description="HICO-DET mAP with the official ho-rcnn protocol (Default and Known Object).")
     p.add_argument("--anno_dir", required=True, help="folder with anno_bbox.mat and anno.mat")
-    p.add_argument("--detections", required=True, help="folder with detections_01.mat .. detections_80.mat")
-    p.add_argument("--format", choices=("official", "tin"), default="official",
+    p.add_argument("--detections", required=True,
+                   help="folder with detections_01.mat .. detections_80.mat, or a compact .npz file")
+    p.add_argument("--format", choices=("official", "tin", "compact"), default="official",
                    help="official: all_boxes{k, image} cells (Generate_detection.m output, what eval_one.m reads); "
-                        "tin: TIN's [Hbox, Obox, image_id, k, score] lists (rounded as Generate_detection.m does)")
+                        "tin: TIN's [Hbox, Obox, image_id, k, score] lists (rounded as Generate_detection.m does); "
+                        "compact: our .npz of flat rows (hoi, image file name, boxes, scores); "
+                        "a path ending in .npz is read as compact")
     p.add_argument("--out_json", help="write the summary and per-class results as JSON")
     p.add_argument("--out_csv", help="write per-class AP / recall as CSV")
     p.add_argument("--style", choices=("console", "markdown", "matlab"), default="console")
@@ -1109,7 +1151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         gt = load_ground_truth(args.anno_dir)
-        reader = read_official_detections if args.format == "official" else read_tin_detections
+        fmt = "compact" if str(args.detections).endswith(".npz") else args.format
+        reader = {"official": read_official_detections, "tin": read_tin_detections,
+                  "compact": read_compact_detections}[fmt]
         dets = reader(args.detections, gt)
         result = evaluate(gt, dets, check_known_object=not args.no_ko_check)
         print(result.format_table(args.style))

@@ -163,6 +163,7 @@ def evaluate_hico(config, workdir: str, out_dir: str | None = None
         with open(os.path.join(out_dir, "results.md"), "w") as f:
             f.write(result.format_table("markdown") + "\n")
         hico_det.write_official_detections(os.path.join(out_dir, "detections"), dets, gt)
+        hico_det.write_compact_detections(os.path.join(out_dir, "detections.npz"), dets, gt)
         from tin_jax.evaluation import reports  # pylint: disable=g-import-not-at-top
         reports.write_reports(out_dir, result, gt, dets, data_dir=config.data.dir)
         logging.info("wrote %s", out_dir)
