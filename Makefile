@@ -43,6 +43,7 @@ bench: venv
 	$(PY) benchmarks/eval.py
 	$(PY) benchmarks/model.py
 	$(PY) benchmarks/train.py
+	$(PY) benchmarks/optimizer_memory.py
 
 clean:
 	rm -rf out
