@@ -34,7 +34,7 @@ demo: train
 	$(PY) evaluate.py $(DEMO_FLAGS)
 
 test: venv
-	$(PY) -m pytest -q -n 2 --dist loadgroup tests
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=15 tests
 
 bench: venv
 	$(PY) benchmarks/convert.py

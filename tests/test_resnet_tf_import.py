@@ -24,86 +24,18 @@ from tin_jax.checkpoints import (  # noqa: E402
 from tin_jax.checkpoints.tf_import import TF_TRAINING_STATE  # noqa: E402
 from tin_jax.models import ConvBN, Res5, SlimBlock, SlimResNet50, frozen_param_filter  # noqa: E402
 
+from tests.reference.slim_resnet_tf import Init, block, head  # noqa: E402
+
 v1 = tf.compat.v1
-EPS = 1.001e-5
-BLOCKS = (("block1", 64, 3, 2), ("block2", 128, 4, 2), ("block3", 256, 6, 1))
-
-
-class _Init:
-    """Random weights and non-trivial BN statistics from one numpy generator.
-
-    One channel in eight gets a tiny moving variance (1e-6..1e-4, gamma scaled to match), as
-    dead channels in trained nets have; that makes the outputs sensitive to eps 1e-5 vs 1.001e-5.
-    """
-
-    def __init__(self, seed: int):
-        self.rng = np.random.default_rng(seed)
-
-    def weights(self, shape):
-        value = self.rng.normal(0, np.sqrt(2.0 / np.prod(shape[:-1])), shape)
-        return v1.get_variable("weights", initializer=value.astype(np.float32))
-
-    def batch_norm(self, depth):
-        var = self.rng.uniform(0.5, 2.0, depth)
-        gamma = self.rng.uniform(0.5, 1.5, depth)
-        tiny = self.rng.random(depth) < 0.125
-        var[tiny] = 10.0 ** self.rng.uniform(-6, -4, tiny.sum())
-        gamma[tiny] *= np.sqrt(var[tiny])
-        values = dict(gamma=gamma, beta=self.rng.normal(0, 0.2, depth),
-                      moving_mean=self.rng.normal(0, 0.2, depth), moving_variance=var)
-        with v1.variable_scope("BatchNorm"):
-            return {n: v1.get_variable(n, initializer=v.astype(np.float32))
-                    for n, v in values.items()}
-
-
-def _conv_bn(init, x, scope, depth, k, stride, relu, same=True):
-    """slim conv2d (``same=False``: SAME padding) / conv2d_same (explicit pad when strided) + BN."""
-    with v1.variable_scope(scope):
-        w = init.weights([k, k, int(x.shape[-1]), depth])
-        if stride > 1 and same:
-            beg = (k - 1) // 2
-            x = tf.pad(x, [[0, 0], [beg, k - 1 - beg], [beg, k - 1 - beg], [0, 0]])
-            y = tf.nn.conv2d(x, w, [1, stride, stride, 1], "VALID")
-        else:
-            y = tf.nn.conv2d(x, w, [1, stride, stride, 1], "SAME")
-        stats = init.batch_norm(depth)
-        y = tf.nn.batch_normalization(y, stats["moving_mean"], stats["moving_variance"],
-                                      stats["beta"], stats["gamma"], EPS)
-        return tf.nn.relu(y) if relu else y
-
-
-def _bottleneck(init, x, depth, base, stride):
-    with v1.variable_scope("bottleneck_v1"):
-        if int(x.shape[-1]) == depth:
-            shortcut = x if stride == 1 else tf.nn.max_pool2d(x, 1, stride, "VALID")
-        else:
-            shortcut = _conv_bn(init, x, "shortcut", depth, 1, stride, False, same=False)
-        r = _conv_bn(init, x, "conv1", base, 1, 1, True, same=False)
-        r = _conv_bn(init, r, "conv2", base, 3, stride, True)
-        r = _conv_bn(init, r, "conv3", depth, 1, 1, False, same=False)
-        return tf.nn.relu(shortcut + r)
-
-
-def _block(init, x, scope, base, units, stride):
-    with v1.variable_scope(scope):
-        for i in range(units):
-            with v1.variable_scope(f"unit_{i + 1}"):
-                x = _bottleneck(init, x, 4 * base, base, stride if i == units - 1 else 1)
-    return x
 
 
 def _write_reference(path: str, image: np.ndarray, crops: np.ndarray, seed: int = 0):
     """Builds conv1..block3 and block4, saves the checkpoint, returns (head, block4(crops))."""
-    init = _Init(seed)
+    init = Init(seed)
     with tf.Graph().as_default(), v1.Session() as sess:
-        x = tf.constant(image)
         with v1.variable_scope("resnet_v1_50"):
-            net = _conv_bn(init, x, "conv1", 64, 7, 2, True)
-            net = tf.pad(net, [[0, 0], [1, 1], [1, 1], [0, 0]])
-            net = tf.nn.max_pool2d(net, 3, 2, "VALID")
-            for scope, base, units, stride in BLOCKS:
-                net = _block(init, net, scope, base, units, stride)
-            res5 = _block(init, tf.constant(crops), "block4", 512, 3, 1)
+            net = head(init, tf.constant(image))
+            res5 = block(init, tf.constant(crops), "block4", 512, 3, 1)
         variables = v1.global_variables()
         sess.run(v1.variables_initializer(variables))
         v1.train.Saver(var_list={v.op.name: v for v in variables}).save(sess, path)

@@ -26,86 +26,11 @@ from tin_jax.checkpoints.tin_import import (  # noqa: E402
 from tin_jax.models.resnet import FrozenStat  # noqa: E402
 from tin_jax.models.tin import TIN, TINConfig  # noqa: E402
 
+from tests.reference.slim_resnet_tf import BN_EPS as HEAD_BN_EPS  # noqa: E402
+from tests.reference.slim_resnet_tf import Init, block, head as slim_head  # noqa: E402
+
 v1 = tf.compat.v1
-# TF 1.12 (the released models): slim's batch_norm passes epsilon 1e-5, but both paths end in
-# nn.fused_batch_norm, which raises it to 1.001e-5: 4-D convs via the fused BatchNormalization
-# layer, and 2-D FC outputs because contrib's batch_norm sends rank-2 inputs to
-# _fused_batch_norm (reshaped to [N, 1, 1, C]). TF 2.x no longer clamps, so it is explicit here.
-RESNET_BN_EPS = 1.001e-5
-HEAD_BN_EPS = 1.001e-5
-BLOCKS = (("block1", 64, 3, 2), ("block2", 128, 4, 2), ("block3", 256, 6, 1))
 STRIDE = 16
-
-
-class _Init:
-    """Random weights, biases and BN statistics from one numpy generator.
-
-    Biases are non-zero so a swapped or missing bias shows. Some BN channels get a tiny
-    moving variance (gamma scaled to match), as dead channels in trained nets have, which makes
-    the outputs sensitive to eps 1e-5 vs 1.001e-5.
-    """
-
-    def __init__(self, seed: int):
-        self.rng = np.random.default_rng(seed)
-
-    def _var(self, name, value):
-        return v1.get_variable(name, initializer=np.asarray(value, np.float32))
-
-    def weights(self, shape, gain=2.0):
-        return self._var("weights", self.rng.normal(0, np.sqrt(gain / np.prod(shape[:-1])), shape))
-
-    def biases(self, depth, std=0.3):
-        return self._var("biases", self.rng.normal(0, std, depth))
-
-    def batch_norm(self, depth, tiny_fraction=0.125, gamma_scale=1.0):
-        var = self.rng.uniform(0.5, 2.0, depth)
-        gamma = self.rng.uniform(0.5, 1.5, depth) * gamma_scale
-        tiny = self.rng.random(depth) < tiny_fraction
-        var[tiny] = 10.0 ** self.rng.uniform(-6.5, -5, tiny.sum())
-        gamma[tiny] *= np.sqrt(var[tiny] + 1e-5)
-        values = dict(gamma=gamma, beta=self.rng.normal(0, 0.2, depth),
-                      moving_mean=self.rng.normal(0, 0.2, depth), moving_variance=var)
-        with v1.variable_scope("BatchNorm"):
-            return {n: self._var(n, v) for n, v in values.items()}
-
-
-# -- slim resnet_v1_50 (as tests/test_resnet_tf_import.py) ---------------------------------
-
-def _conv_bn(init, x, scope, depth, k, stride, relu, same=True, gamma_scale=1.0):
-    """slim conv2d (``same=False``: SAME padding) / conv2d_same (explicit pad when strided) + BN."""
-    with v1.variable_scope(scope):
-        w = init.weights([k, k, int(x.shape[-1]), depth])
-        if stride > 1 and same:
-            beg = (k - 1) // 2
-            x = tf.pad(x, [[0, 0], [beg, k - 1 - beg], [beg, k - 1 - beg], [0, 0]])
-            y = tf.nn.conv2d(x, w, [1, stride, stride, 1], "VALID")
-        else:
-            y = tf.nn.conv2d(x, w, [1, stride, stride, 1], "SAME")
-        stats = init.batch_norm(depth, gamma_scale=gamma_scale)
-        y = tf.nn.batch_normalization(y, stats["moving_mean"], stats["moving_variance"],
-                                      stats["beta"], stats["gamma"], RESNET_BN_EPS)
-        return tf.nn.relu(y) if relu else y
-
-
-def _bottleneck(init, x, depth, base, stride):
-    with v1.variable_scope("bottleneck_v1"):
-        if int(x.shape[-1]) == depth:
-            shortcut = x if stride == 1 else tf.nn.max_pool2d(x, 1, stride, "VALID")
-        else:
-            shortcut = _conv_bn(init, x, "shortcut", depth, 1, stride, False, same=False)
-        r = _conv_bn(init, x, "conv1", base, 1, 1, True, same=False)
-        r = _conv_bn(init, r, "conv2", base, 3, stride, True)
-        # Small last gammas, as trained ResNets have: activations stay O(1) through 22 units.
-        r = _conv_bn(init, r, "conv3", depth, 1, 1, False, same=False, gamma_scale=0.25)
-        return tf.nn.relu(shortcut + r)
-
-
-def _block(init, x, scope, base, units, stride):
-    with v1.variable_scope(scope):
-        for i in range(units):
-            with v1.variable_scope(f"unit_{i + 1}"):
-                x = _bottleneck(init, x, 4 * base, base, stride if i == units - 1 else 1)
-    return x
 
 
 # -- the rest of TIN_HICO.py ---------------------------------------------------------------
@@ -177,19 +102,14 @@ def _bottleneck_head(init, x, reuse):
 def _tin_hico(init, image, rois_h, rois_o, spatial, h_num):
     """build_network(is_training=False) for one image; returns the logits of every head."""
     with v1.variable_scope("resnet_v1_50"):  # image_to_head
-        net = _conv_bn(init, image, "conv1", 64, 7, 2, True)
-        net = tf.pad(net, [[0, 0], [1, 1], [1, 1], [0, 0]])
-        net = tf.nn.max_pool2d(net, 3, 2, "VALID")
-        for scope, base, units, stride in BLOCKS:
-            net = _block(init, net, scope, base, units, stride)
-    head = net
+        head = slim_head(init, image)
     with v1.variable_scope("resnet_v1_50"):  # sp_to_head
         sp = _pattern_cnn(init, spatial[..., 0:2], ("conv1_sp", "conv2_sp"), (64, 32))
     pool5_h = _crop_pool(head, rois_h)
     pool5_o = _crop_pool(head, rois_o[:h_num])
     with v1.variable_scope("resnet_v1_50"):  # res5
-        fc7_h = tf.reduce_mean(_block(init, pool5_h, "block4", 512, 3, 1), axis=[1, 2])
-        fc7_o = tf.reduce_mean(_block(init, pool5_o, "block5", 512, 3, 1), axis=[1, 2])
+        fc7_h = tf.reduce_mean(block(init, pool5_h, "block4", 512, 3, 1), axis=[1, 2])
+        fc7_o = tf.reduce_mean(block(init, pool5_o, "block5", 512, 3, 1), axis=[1, 2])
     head_phi = _slim_conv(init, head, "head_phi", 512, 1)
     head_g = _slim_conv(init, head, "head_g", 512, 1)
     pool5_sh = _bottleneck_head(init, _attention(init, head_phi, head_g, fc7_h, "Att_H"), False)
@@ -249,7 +169,7 @@ def reference(tmp_path_factory):
     rois = lambda b: np.concatenate([np.zeros((len(b), 1), np.float32), b], 1)  # noqa: E731
     path = str(tmp_path_factory.mktemp("ckpt") / "HOI_iter_10.ckpt")
     with tf.Graph().as_default(), v1.Session() as sess:
-        out = _tin_hico(_Init(0), tf.constant(image), tf.constant(rois(human)),
+        out = _tin_hico(Init(0), tf.constant(image), tf.constant(rois(human)),
                         tf.constant(rois(obj)), tf.constant(patterns), len(human))
         variables = v1.global_variables()
         # What a training snapshot holds besides the weights: Momentum slots, global step

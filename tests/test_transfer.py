@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.test_train import TINY, _final_params, _leaves, _run
+from tests.test_train import TINY, _final_params, _leaves, _metrics, _run
 from tin_jax import optim, trainer
 
 
@@ -89,10 +90,14 @@ def test_transfer_run_holds_the_classifier_and_resumes_exactly(hico_dir, vcoco_d
         key = next(k for k in a if k.endswith(moved))
         assert not np.array_equal(a[key], b[key]), key
 
-    # killed after 2 steps (one of each kind) and resumed: the same parameters bitwise
+    # killed after 2 steps (one of each kind: the run's state as its step-2 checkpoint left it)
+    # and resumed: the same parameters bitwise
     res = tmp_path / "resumed"
-    _run(_transfer_cmd(hico_dir, vcoco_dir, res, "rp_t2_c_d", "--config.total_steps=2", *steps))
+    shutil.copytree(ref, res)
+    for late in ("3", "4"):
+        shutil.rmtree(res / "checkpoints" / late)
     _run(_transfer_cmd(hico_dir, vcoco_dir, res, "rp_t2_c_d", "--config.total_steps=4", *steps))
+    assert [m["step"] for m in _metrics(res)] == [1, 2, 3, 4]
     for x, y in zip(_leaves(_final_params(ref, 4)[1]), _leaves(_final_params(res, 4)[1])):
         np.testing.assert_array_equal(x, y)
 
