@@ -92,6 +92,7 @@ def vcoco_checkpoint(vcoco_dir, tmp_path_factory):
     return work
 
 
+@pytest.mark.xdist_group("evaluate_vcoco")
 def test_vcoco_evaluate_end_to_end(raw_dir, vcoco_dir, vcoco_checkpoint, tmp_path):
     from tin_jax.evaluation import vcoco
     out = tmp_path / "eval"
@@ -111,6 +112,7 @@ def test_vcoco_evaluate_end_to_end(raw_dir, vcoco_dir, vcoco_checkpoint, tmp_pat
     assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error: ")
 
 
+@pytest.mark.xdist_group("evaluate_vcoco")
 def test_human_score_does_not_depend_on_the_object(vcoco_dir, vcoco_checkpoint):
     """V-COCO's agent score for object-less actions is sigmoid(H) of a human-only pass in the
     original; evaluate.py takes it from any pair of that human. Same value, checked here
@@ -148,6 +150,7 @@ def _eval_config(config_name, data_dir, arg="runlocal"):
     return config
 
 
+@pytest.mark.xdist_group("evaluate_hosts")
 def test_nis_can_take_d_from_a_separate_model(hico_dir, hico_checkpoint, tmp_path):
     """config.eval.d_workdir: HOI scores from one model, D's from another (as the released
     numbers and TPAMI's RCD_3 were made)."""

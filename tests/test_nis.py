@@ -17,6 +17,9 @@ from tin_jax.data import classes
 from tin_jax.evaluation import hico_det
 from tin_jax.io.errors import DataFormatError
 
+# One worker builds the tiny checkpoint once for all the tests that need it.
+pytestmark = pytest.mark.xdist_group("nis")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # plain `pytest` (not `python -m pytest`) leaves out the root: configs/
     sys.path.insert(0, ROOT)

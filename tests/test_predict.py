@@ -168,6 +168,7 @@ def _ref_of(entry, det):
     return {"list": "humans", "index": det} if det < n else {"list": "objects", "index": det - n}
 
 
+@pytest.mark.xdist_group("predict")
 def test_predict_scores_equal_a_direct_computation(tiny, hico_dir):
     out = tiny.root / "out"
     proc = _cli(f"--config.data.dir={hico_dir}", *TINY, f"--workdir={tiny.work}",
@@ -322,6 +323,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(bad_dir):
         assert not (bad_dir / "o").exists()
 
 
+@pytest.mark.xdist_group("predict")
 def test_no_checkpoint(tiny, bad_dir):
     (bad_dir / "one.json").write_text(json.dumps(GOOD))
     empty = bad_dir / "empty_workdir"
