@@ -30,7 +30,7 @@ def _evaluate_cmd(config, data_dir, workdir, out, *extra):
             str(workdir), f"--config.data.dir={data_dir}", *EVAL_TINY, f"--out_dir={out}", *extra]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # built once per worker; its tests share an xdist group
 def hico_checkpoint(hico_dir, tmp_path_factory):
     work = tmp_path_factory.mktemp("hico_ckpt")
     _train("tin_hico", hico_dir, work)
@@ -85,7 +85,7 @@ def _numbers(tree):
     return [tree] if isinstance(tree, (int, float)) and tree is not None else []
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # built once per worker; its tests share an xdist group
 def vcoco_checkpoint(vcoco_dir, tmp_path_factory):
     work = tmp_path_factory.mktemp("vcoco_ckpt")
     _train("tin_vcoco", vcoco_dir, work, steps=4)

@@ -107,7 +107,7 @@ def _to_gap(logits, p):
     return np.log(p / (1 - p)) - (x[j] + x[j + 1]) / 2
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # built once per worker; its tests share an xdist group
 def tiny(raw_dir, hico_dir, tmp_path_factory):
     """A width-4 checkpoint with random weights (BN calibrated on one image, as test_predict does), D's
     bias shifted so that TIN's NIS finds some pairs non-interactive and some not, and another detector's

@@ -85,7 +85,7 @@ def _pair_inputs(root, entry, pairs):
                           [dets[o][0] for _, o in pairs], [dets[h][3] for h, _ in pairs])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # built once per worker; its tests share an xdist group
 def tiny(hico_dir, tmp_path_factory):
     """A width-4 HICO checkpoint with random weights. Identity BN statistics keep the outputs
     finite but saturated (every D score 1.0, HOI scores 0 or 2), so they are calibrated on

@@ -27,6 +27,7 @@ from tin_jax.models import ConvBN, Res5, SlimBlock, SlimResNet50, frozen_param_f
 from tests.reference.slim_resnet_tf import Init, block, head  # noqa: E402
 
 v1 = tf.compat.v1
+pytestmark = pytest.mark.xdist_group("resnet_tf_reference")  # one worker builds the TF reference
 
 
 def _write_reference(path: str, image: np.ndarray, crops: np.ndarray, seed: int = 0):
@@ -48,7 +49,7 @@ def _close(actual, expected, rel=1e-4):
     assert err < rel, f"max error {err:.2e} of the output scale"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # built once per worker; its tests share an xdist group
 def reference(tmp_path_factory):
     rng = np.random.default_rng(1)
     # H odd, W even: with W=126 every strided conv sees an even width, where conv2d_same's

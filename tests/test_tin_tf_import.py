@@ -30,6 +30,7 @@ from tests.reference.slim_resnet_tf import BN_EPS as HEAD_BN_EPS  # noqa: E402
 from tests.reference.slim_resnet_tf import Init, block, head as slim_head  # noqa: E402
 
 v1 = tf.compat.v1
+pytestmark = pytest.mark.xdist_group("tin_tf_reference")  # one worker builds the TF reference
 STRIDE = 16
 
 
@@ -163,7 +164,7 @@ def _inputs(rng):
     return image, human, obj, patterns
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # built once per worker; its tests share an xdist group
 def reference(tmp_path_factory):
     image, human, obj, patterns = _inputs(np.random.default_rng(1))
     rois = lambda b: np.concatenate([np.zeros((len(b), 1), np.float32), b], 1)  # noqa: E731

@@ -69,7 +69,7 @@ REFERENCE_STEPS = ["--config.total_steps=16", "--config.checkpoint_every=4", "--
                    "--config.keep_checkpoints=10"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # built once per worker; its tests share an xdist group
 def reference_run(hico_dir, tmp_path_factory):
     """One uninterrupted 16-step run, shared: resume reference, loss curve, evaluation."""
     ref = tmp_path_factory.mktemp("reference")
