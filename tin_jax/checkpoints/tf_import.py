@@ -84,6 +84,41 @@ def open_tf_checkpoint(path: str) -> Any:
         raise FileNotFoundError(f"cannot read TF checkpoint {path}: {e}") from e
 
 
+class CheckpointVariables:
+    """A TF checkpoint's variables minus the ignored ones, handed out to parameters by name.
+
+    Collects what :func:`tin_jax.checkpoints.assign_from_mapping` needs: the arrays
+    (``mapping``), where each parameter came from or why it did not (``sources``), and the
+    variables nothing took (``unused``).
+    """
+
+    def __init__(self, checkpoint: str | Any, ignore: Iterable[str]):
+        self.reader = open_tf_checkpoint(checkpoint) if isinstance(checkpoint, str) else checkpoint
+        self.source = checkpoint if isinstance(checkpoint, str) else "TF checkpoint"
+        patterns = core.compile_patterns(ignore)
+        shapes = self.reader.get_variable_to_shape_map()
+        self.ignored = {n for n in shapes if n in _ALWAYS_SKIPPED or core.matches_any(n, patterns)}
+        self.available = set(shapes) - self.ignored
+        self.mapping: dict[str, np.ndarray] = {}
+        self.sources: dict[str, str] = {}
+        self._used: set[str] = set()
+
+    def take(self, key: str, name: str) -> None:
+        """Parameter ``key`` from variable ``name``, or a note saying why not (for the error)."""
+        if name in self.available:
+            self.mapping[key] = np.asarray(self.reader.get_tensor(name))
+            self.sources[key] = name
+            self._used.add(name)
+        elif name in self.ignored:
+            self.sources[key] = f"{name} (dropped by ignore=)"
+        else:
+            self.sources[key] = f"{name} (not in checkpoint)"
+
+    @property
+    def unused(self) -> set[str]:
+        return self.available - self._used
+
+
 def load_slim_resnet(
     checkpoint: str | Any,
     target: nnx.Module | Mapping[str, nnx.Module],
@@ -111,42 +146,28 @@ def load_slim_resnet(
         :class:`~tin_jax.checkpoints.CheckpointMismatchError` listing missing variables,
         unused variables and shape mismatches together.
     """
-    reader = open_tf_checkpoint(checkpoint) if isinstance(checkpoint, str) else checkpoint
-    source = checkpoint if isinstance(checkpoint, str) else "TF checkpoint"
-    shapes = reader.get_variable_to_shape_map()
-    patterns = core.compile_patterns(ignore)
-    ignored = {n for n in shapes if n in _ALWAYS_SKIPPED or core.matches_any(n, patterns)}
-    available = set(shapes) - ignored
+    variables = CheckpointVariables(checkpoint, ignore)
     prefix = f"{scope}/" if scope else ""
 
     def ckpt_block(block: str) -> str:
         choice = (block_map or {}).get(block, block)
         candidates = [choice] if isinstance(choice, str) else list(choice)
         for cand in candidates:
-            if any(n.startswith(f"{prefix}{cand}/") for n in available):
+            if any(n.startswith(f"{prefix}{cand}/") for n in variables.available):
                 return cand
         return candidates[0]
 
     modules = core.as_module_dict(target)
-    mapping, sources, used = {}, {}, set()
     for label, module in modules.items():
         for path, name in slim_variable_names(module).items():
             head, _, rest = name.partition("/")
             if head.startswith("block"):
                 name = f"{ckpt_block(head)}/{rest}"
-            name = prefix + name
-            key = core.path_str(((label,) if label else ()) + path)
-            sources[key] = name
-            if name in available:
-                mapping[key] = np.asarray(reader.get_tensor(name))
-                used.add(name)
-            elif name in ignored:
-                sources[key] = f"{name} (dropped by ignore=)"
-            else:
-                sources[key] = f"{name} (not in checkpoint)"
-    return core.assign_modules(modules, mapping, sources=sources,
-                               unused_sources=available - used, ignored_sources=ignored,
-                               allow_unused=allow_unused, source=str(source))
+            variables.take(core.path_str(((label,) if label else ()) + path), prefix + name)
+    return core.assign_modules(modules, variables.mapping, sources=variables.sources,
+                               unused_sources=variables.unused, ignored_sources=variables.ignored,
+                               allow_unused=allow_unused, source=str(variables.source))
 
 
-__all__ = ["TF_TRAINING_STATE", "load_slim_resnet", "open_tf_checkpoint", "slim_variable_names"]
+__all__ = ["CheckpointVariables", "TF_TRAINING_STATE", "load_slim_resnet", "open_tf_checkpoint",
+           "slim_variable_names"]

@@ -39,15 +39,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 from flax import nnx
 
 from tin_jax import checkpoints as core
 from tin_jax.checkpoints.tf_import import (
-    _ALWAYS_SKIPPED,
     _BN_NAMES,
     TF_TRAINING_STATE,
-    open_tf_checkpoint,
+    CheckpointVariables,
     slim_variable_names,
 )
 from tin_jax.models.resnet import FrozenBatchNorm, FrozenStat
@@ -148,29 +146,14 @@ def load_tin_checkpoint(
         parameters whose variable is missing, the checkpoint variables nothing uses and every
         shape mismatch.
     """
-    reader = open_tf_checkpoint(checkpoint) if isinstance(checkpoint, str) else checkpoint
-    source = checkpoint if isinstance(checkpoint, str) else "TF checkpoint"
-    shapes = reader.get_variable_to_shape_map()
-    patterns = core.compile_patterns(ignore)
-    ignored = {n for n in shapes if n in _ALWAYS_SKIPPED or core.matches_any(n, patterns)}
-    available = set(shapes) - ignored
-
-    mapping, sources, used = {}, {}, set()
+    variables = CheckpointVariables(checkpoint, ignore)
     for path, name in tin_variable_names(model).items():
-        key = core.path_str(path)
-        if name in available:
-            mapping[key] = np.asarray(reader.get_tensor(name))
-            sources[key] = name
-            used.add(name)
-        elif name in ignored:
-            sources[key] = f"{name} (dropped by ignore=)"
-        else:
-            sources[key] = f"{name} (not in checkpoint)"
+        variables.take(core.path_str(path), name)
     # Only weights and statistics: the dropout RNG streams are not checkpoint material.
     state = nnx.state(model, (nnx.Param, FrozenStat))
     new_state, report = core.assign_from_mapping(
-        state, mapping, sources=sources, unused_sources=available - used,
-        ignored_sources=ignored, allow_unused=allow_unused, source=str(source))
+        state, variables.mapping, sources=variables.sources, unused_sources=variables.unused,
+        ignored_sources=variables.ignored, allow_unused=allow_unused, source=str(variables.source))
     nnx.update(model, new_state)
     return report
 
