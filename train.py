@@ -16,12 +16,12 @@ import sys
 from absl import app, flags
 from ml_collections import config_flags
 
+from tin_jax import multihost
+
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "experiment config file", lock_config=True)
 flags.DEFINE_string("workdir", None, "where checkpoints and metrics go")
-flags.DEFINE_string("coordinator_address", None, "host:port of process 0 (multi-host)")
-flags.DEFINE_integer("num_processes", None, "number of processes (multi-host)")
-flags.DEFINE_integer("process_id", None, "this process's index (multi-host)")
+multihost.define_flags()
 flags.DEFINE_bool("progress", True, "show a progress bar")
 flags.DEFINE_bool("verbose", False, "log at INFO level (checkpoint saves, metric lines)")
 flags.mark_flags_as_required(["config", "workdir"])
@@ -29,9 +29,8 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
     del argv
+    multihost.initialize()
     import jax  # pylint: disable=g-import-not-at-top
-    if FLAGS.coordinator_address or FLAGS.num_processes:
-        jax.distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
     from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
     from tin_jax import trainer  # pylint: disable=g-import-not-at-top
     if not FLAGS.verbose:  # orbax and clu log every save at INFO; the progress bar says enough
