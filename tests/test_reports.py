@@ -133,12 +133,17 @@ def _write_records(data_dir, gt) -> None:
         json.dump({"dataset": "hico"}, fh)
 
 
-def test_top_detections_png(tmp_path):
+def _world(tmp_path):
+    """Ground truth, detections and a converted-records folder holding the test images."""
     gt = _gt()
-    dets = _dets(gt)
     data_dir = tmp_path / "hico"
     data_dir.mkdir()
     _write_records(str(data_dir), gt)
+    return gt, _dets(gt), data_dir
+
+
+def test_top_detections_png(tmp_path):
+    gt, dets, data_dir = _world(tmp_path)
     p = reports.plot_top_detections(str(data_dir), gt, dets, tmp_path / "dets.png", top_k=2,
                                     size=(800, 600))
     _check_png(p, (800, 600))
@@ -152,11 +157,7 @@ def test_top_detections_png(tmp_path):
 
 
 def test_write_reports(tmp_path):
-    gt = _gt()
-    dets = _dets(gt)
-    data_dir = tmp_path / "hico"
-    data_dir.mkdir()
-    _write_records(str(data_dir), gt)
+    gt, dets, data_dir = _world(tmp_path)
     result = hico_det.evaluate(gt, dets)
     paths = reports.write_reports(tmp_path / "out", result, gt, dets, data_dir=str(data_dir))
     assert sorted(paths) == ["detections", "per_class_ap", "pr_curves"]

@@ -38,14 +38,12 @@ import sys
 import numpy as np
 
 from tin_jax import postprocess
-from tin_jax.data import classes
 from tin_jax.data.jitter import pairwise_box_iou_plus1
 from tin_jax.evaluation import hico_det
 from tin_jax.io.errors import DataFormatError
 
 MODES = ("drop", "rescale")
 POSE_IOU = 0.7
-_NO_INTER_HOI = np.isin(np.arange(classes.NUM_HOIS), classes.NO_INTERACTION_HOIS)
 
 
 @dataclasses.dataclass
@@ -116,7 +114,7 @@ def suppress(dets: hico_det.HicoDetections, pairs: DistinctPairs, binary: np.nda
     """The detections after NIS (``mode`` drop or rescale); ``binary``: (U, 2) D per distinct pair."""
     per_class = []
     for c, (d, rows) in enumerate(zip(dets.per_class, pairs.rows)):
-        if _NO_INTER_HOI[c] or len(d) == 0:
+        if postprocess.NO_INTERACTION_HOI_MASK[c] or len(d) == 0:
             per_class.append(d)
         elif mode == "drop":
             keep = ~postprocess.hico_non_interactive(binary[rows], np.full(len(rows), gt.class_object[c]))
@@ -163,8 +161,7 @@ def rescore(config, workdir: str, det_dir: str, out_dir: str, *, anno_dir: str |
     mesh = trainer.make_mesh()
     _, parts, params, stats, step = run.load_checkpoint(config, workdir, NamedSharding(mesh, P()))
     results = inference.run_items(
-        run.predict_fn(parts, params, stats), items, mesh=mesh, pairs_per_slot=config.eval.pairs_per_slot,
-        buckets=tuple(tuple(b) for b in config.data.image_buckets), max_long_side=config.data.max_long_side or None)
+        run.predict_fn(parts, params, stats), items, mesh=mesh, **run.inference_options(config))
     binary = np.zeros((len(pairs.image), 2), np.float32)
     for r in results:
         binary[r["pairs"]] = r["binary"]

@@ -64,7 +64,7 @@ from tin_jax.io.safe_pickle import load_pickle
 
 __all__ = [
     "E", "FALLBACK_TOP_N", "HICO_LIS", "HICO_NIS_OVERRIDES", "HICO_NIS_THRESHOLDS", "HICO_TOP_K",
-    "HicoImagePairs", "TIN_HICO_FALLBACK_IMAGE_IDS", "TinImageOutput", "VCOCO_LIS", "VCOCO_NIS_THRESHOLDS",
+    "HicoImagePairs", "NO_INTERACTION_HOI_MASK", "TIN_HICO_FALLBACK_IMAGE_IDS", "TinImageOutput", "VCOCO_LIS", "VCOCO_NIS_THRESHOLDS",
     "VCOCO_PRIOR_ALLOWED", "VcocoHumanPairs", "apply_vcoco_prior", "attach_d_scores", "hico_detections",
     "hico_non_interactive", "hico_pairs_from_tin", "lis_weight", "read_tin_test_pickle", "read_vcoco_test_pickle",
     "select_pairs", "vcoco_detections", "vcoco_pairs_from_tin",
@@ -175,8 +175,8 @@ def _prior_table() -> np.ndarray:
 VCOCO_PRIOR_ALLOWED: np.ndarray = _prior_table()
 
 _NUM_VCOCO = len(classes.VCOCO_CLASSES)
-_NO_INTER_HOI = np.zeros(classes.NUM_HOIS, dtype=bool)
-_NO_INTER_HOI[list(classes.NO_INTERACTION_HOIS)] = True
+NO_INTERACTION_HOI_MASK = np.zeros(classes.NUM_HOIS, dtype=bool)  # NIS never drops these HOIs
+NO_INTERACTION_HOI_MASK[list(classes.NO_INTERACTION_HOIS)] = True
 
 
 # --------------------------------------------------------------------------------------------------
@@ -366,7 +366,7 @@ def hico_detections(per_image: Sequence[HicoImagePairs], *, num_images: int,
         non_inter = hico_non_interactive(f.binary, f.object_class, nis_thresholds, nis_overrides)
         if exempt_fallback_images:
             non_inter &= ~f.fallback
-        keep = ~(non_inter[pair] & ~_NO_INTER_HOI[hoi])
+        keep = ~(non_inter[pair] & ~NO_INTERACTION_HOI_MASK[hoi])
         pair, hoi, score = pair[keep], hoi[keep], score[keep]
     # Per HOI: score descending, later pair first on ties (= a stable argsort, reversed).
     order = np.lexsort((-pair, -score, hoi))

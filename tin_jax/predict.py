@@ -342,9 +342,7 @@ def predict(config, workdir: str, detection_files: Sequence[str], out_dir: str, 
                        e.object_thresh if object_thresh is None else object_thresh, e.fallback)
              for d in dets]
     results = inference.run_items(
-        run.predict_fn(parts, params, stats), items, mesh=mesh, pairs_per_slot=e.pairs_per_slot,
-        buckets=tuple(tuple(b) for b in config.data.image_buckets),
-        max_long_side=config.data.max_long_side or None)
+        run.predict_fn(parts, params, stats), items, mesh=mesh, **run.inference_options(config))
     dataset = info.metadata["dataset"]
     nis = e.nis and trainer.model_config(config, info.metadata).interactiveness
     os.makedirs(out_dir, exist_ok=True)

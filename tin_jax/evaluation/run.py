@@ -91,6 +91,14 @@ def uses_nis(config, metadata: dict) -> bool:
                                      or trainer.model_config(config, metadata).interactiveness))
 
 
+def inference_options(config) -> dict:
+    """Slot size, image buckets and resize of every forward pass over pairs (evaluate.py,
+    predict.py, python -m tin_jax.nis): the same as training's."""
+    return dict(pairs_per_slot=config.eval.pairs_per_slot,
+                buckets=tuple(tuple(b) for b in config.data.image_buckets),
+                max_long_side=config.data.max_long_side or None)
+
+
 def run_inference(config, parts, params, stats, mesh, num_classes: int) -> list[dict]:
     """Every test image's candidate pairs and their scores (evaluate.py's forward pass)."""
     e = config.eval
@@ -100,9 +108,7 @@ def run_inference(config, parts, params, stats, mesh, num_classes: int) -> list[
     return inference.run(
         fn, config.data.dir, mesh=mesh,
         human_thresh=e.human_thresh, object_thresh=e.object_thresh, fallback=e.fallback,
-        pairs_per_slot=e.pairs_per_slot, buckets=tuple(tuple(b) for b in config.data.image_buckets),
-        max_long_side=config.data.max_long_side or None,
-        empty=dict(hoi_scores=(num_classes,), binary=(2,), human_scores=(num_classes,)))
+        **inference_options(config), empty=dict(hoi_scores=(num_classes,), binary=(2,), human_scores=(num_classes,)))
 
 
 def present_classes_table(result: hico_det.HicoDetResult, gt: hico_det.HicoGroundTruth) -> tuple[str, dict]:
