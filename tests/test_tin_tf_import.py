@@ -292,3 +292,24 @@ def test_mismatch_error_lists_missing_and_extra(tmp_path):
                                  ignore=(*TIN_TRAINING_STATE, r"classification/cls_score_X/.*",
                                          r"(fc_binary|binary_classification)/.*"))
     assert "fc_binary/fc8_binary_1/weights" in report.ignored and not report.unused
+
+
+def test_train_init_from_a_tin_checkpoint_gives_the_tf_logits(reference):
+    """train.py's ``config.init_from``: the kind is detected ('tf_tin'), every weight is loaded,
+    and the resulting model reproduces the TF transcription's logits."""
+    import jax
+    from jax.sharding import NamedSharding, PartitionSpec as P
+    from configs import tin_hico
+    from tin_jax import trainer
+    config = tin_hico.get_config()
+    config.init_from = reference["path"]
+    assert trainer._tf_kind(reference["path"]) == "tf_tin"  # pylint: disable=protected-access
+    mesh = trainer.make_mesh()
+    parts, params, stats = trainer.build(TINConfig(), 0, NamedSharding(mesh, P()))
+    p, s = trainer.initial_weights(config, parts, params, stats, workdir_abstract=None)
+    model = parts.merge(*jax.tree.map(jnp.asarray, (p, s)))
+    image = jnp.asarray(reference["image"])
+    out = model(image, jnp.array([image.shape[1:3]]), jnp.asarray(reference["human"])[None],
+                jnp.asarray(reference["obj"])[None], jnp.asarray(reference["patterns"])[None])
+    for key in ("H", "O", "sp", "binary"):
+        _close(out[key][0], reference["logits"][key])

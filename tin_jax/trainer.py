@@ -19,7 +19,6 @@ import dataclasses
 import functools
 import json
 import logging
-import math
 import os
 import re
 import signal
@@ -262,27 +261,24 @@ def initial_weights(config, parts: ModelParts, params: dict, stats: dict, workdi
             raise TrainingError(f"{src}: init_from workdir holds no checkpoint")
         got = restore(mngr, workdir_abstract, partial=True)
         return got["params"], got["stats"]
+    if kind not in ("tf_resnet", "tf_tin"):
+        raise TrainingError(f"unknown init_kind {kind!r}: use 'auto', 'workdir', 'tf_resnet' or 'tf_tin'")
+    from tin_jax.checkpoints import tf_import, tin_import  # pylint: disable=g-import-not-at-top
+    model = parts.merge(*jax.tree.map(jnp.asarray, jax.device_get((params, stats))))
     if kind == "tf_resnet":
-        from tin_jax.checkpoints import tf_import  # pylint: disable=g-import-not-at-top
-        model = parts.merge(*jax.tree.map(jnp.asarray, jax.device_get((params, stats))))
         report = tf_import.load_slim_resnet(
             src, {"backbone": model.backbone, "block5": model.block5},
             block_map={"block5": ("block5", "block4")},
             ignore=tuple(tf_import.TF_TRAINING_STATE) + (r".*/(logits|fc|predictions)/.*",),
             allow_unused=True)
-        logging.warning("loaded %s", report)
-        _, p, s, _ = nnx.split(model, nnx.Param, FrozenStat, ...)
-        return nnx.to_pure_dict(p), nnx.to_pure_dict(s)
-    if kind == "tf_tin":  # a released TIN model (or any checkpoint of the original graph)
-        from tin_jax.checkpoints import tin_import  # pylint: disable=g-import-not-at-top
-        model = parts.merge(*jax.tree.map(jnp.asarray, jax.device_get((params, stats))))
+    else:  # a released TIN model (or any checkpoint of the original graph)
         ignore = tuple(tin_import.TIN_TRAINING_STATE)
         if not model.cfg.interactiveness:  # RC_D from a full TIN checkpoint: drop D
             ignore += (r"(fc_binary|binary_classification)/.*",)
-        logging.warning("loaded %s", tin_import.load_tin_checkpoint(src, model, ignore=ignore))
-        _, p, s, _ = nnx.split(model, nnx.Param, FrozenStat, ...)
-        return nnx.to_pure_dict(p), nnx.to_pure_dict(s)
-    raise TrainingError(f"unknown init_kind {kind!r}: use 'auto', 'workdir', 'tf_resnet' or 'tf_tin'")
+        report = tin_import.load_tin_checkpoint(src, model, ignore=ignore)
+    logging.warning("loaded %s", report)
+    _, p, s, _ = nnx.split(model, nnx.Param, FrozenStat, ...)
+    return nnx.to_pure_dict(p), nnx.to_pure_dict(s)
 
 
 def _tf_kind(path: str) -> str:
