@@ -159,12 +159,13 @@ def evaluate_hico(config, workdir: str, out_dir: str | None = None
         num_images=len(gt.filenames), lis=postprocess.HICO_LIS if e.lis else None,
         nis=uses_nis(config, info.metadata), top_k=e.top_k)
     result = hico_det.evaluate(gt, dets)
+    present_table, present_summary = present_classes_table(result, gt)
     out_dir = out_dir or os.path.join(workdir, f"eval_{step}")
     if jax.process_index() == 0:
         os.makedirs(out_dir, exist_ok=True)
         result.write_json(os.path.join(out_dir, "results.json"))
         with open(os.path.join(out_dir, "results_present_classes.json"), "w") as f:
-            json.dump(present_classes_table(result, gt)[1], f, indent=1)
+            json.dump(present_summary, f, indent=1)
         result.write_csv(os.path.join(out_dir, "per_class_ap.csv"))
         with open(os.path.join(out_dir, "results.md"), "w") as f:
             f.write(result.format_table("markdown") + "\n")
@@ -173,7 +174,7 @@ def evaluate_hico(config, workdir: str, out_dir: str | None = None
         from tin_jax.evaluation import reports  # pylint: disable=g-import-not-at-top
         reports.write_reports(out_dir, result, gt, dets, data_dir=config.data.dir)
         logging.info("wrote %s", out_dir)
-    return result, present_classes_table(result, gt)[0]
+    return result, present_table
 
 
 def vcoco_humans(per_image: list[dict]) -> list[postprocess.VcocoHumanPairs]:
