@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 OUT    ?= out/demo
 SEED   ?= 0
 
-.PHONY: demo test venv data convert train clean bench
+.PHONY: demo test venv data convert train clean bench device-wheels
 
 venv: $(VENV)/.installed
 
@@ -44,6 +44,11 @@ bench: venv
 	$(PY) benchmarks/model.py
 	$(PY) benchmarks/train.py
 	$(PY) benchmarks/optimizer_memory.py
+
+# Wheels the GPU machines lack (no network there): carry .device_wheels to run
+# benchmarks/device_check.sh on one.
+device-wheels: venv
+	$(PY) -m pip download --quiet --no-deps --dest .device_wheels ml_collections
 
 clean:
 	rm -rf out

@@ -39,12 +39,12 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from flax import nnx  # noqa: E402
 
-from tin_jax import trainer  # noqa: E402
-from tin_jax.data import input_pipeline as ip  # noqa: E402
+from tin_jax import train_step  # noqa: E402
+from tin_jax.data import encoding  # noqa: E402
 from tin_jax.data import sampling  # noqa: E402
 from tin_jax.models import losses  # noqa: E402
 from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm  # noqa: E402
-from tin_jax.models.tin import TINConfig, hoi_scores  # noqa: E402
+from tin_jax.models.tin import TIN, TINConfig, hoi_scores  # noqa: E402
 
 NUM_CLASSES = 600
 FULL = TINConfig(num_classes=NUM_CLASSES)
@@ -92,26 +92,28 @@ def synthetic_batch(seed: int, batch: int, image_hw: tuple[int, int], pairs: int
     cls = rng.integers(0, num_classes, (batch, pairs))
     labels[np.arange(batch)[:, None], np.arange(pairs)[None, :], cls] = 1
     binary = np.stack([rows, ~rows], -1).astype(np.uint8) * np.ones((batch, 1, 1), np.uint8)
+    human_boxes = np.stack([_boxes(rng, pairs, h, w) for _ in range(batch)])
     return dict(
         image=image, image_hw=np.tile(np.array([[h, w]], np.int32), (batch, 1)),
-        human_boxes=np.stack([_boxes(rng, pairs, h, w) for _ in range(batch)]),
+        human_boxes=human_boxes,
+        part_boxes=np.repeat(human_boxes[:, :, None], 10, axis=2),  # a human without pose
         object_boxes=np.stack([_boxes(rng, pairs, h, w) for _ in range(batch)]),
         patterns=patterns, labels=labels, person_labels=labels.copy(), binary=binary,
         pair_mask=np.ones((batch, pairs), np.float32),
         num_pos=np.full((batch,), num_pos, np.int32))
 
 
-def make_model(cfg: TINConfig, seed: int = 0, calibrate: bool = True):
+def make_model(cfg: TINConfig, seed: int = 0, calibrate: bool = True, model_cls: type = TIN):
     """(parts, params, stats) on the default device, frozen-BN statistics calibrated on one
     small random image (a from-scratch ResNet-50 with identity BN explodes; real runs start
     from a checkpoint whose statistics are real)."""
-    mesh = trainer.make_mesh()
+    mesh = train_step.make_mesh()
     repl = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-    parts, params, stats = trainer.build(cfg, seed, repl)
+    parts, params, stats = train_step.build(cfg, seed, repl, model_cls)
     if calibrate:
         b = jax.tree.map(jnp.asarray, synthetic_batch(seed, 1, (160, 240), 8))
         model = parts.merge(params, stats)
-        image, patterns = trainer.device_batch(b)
+        image, patterns = train_step.device_batch(b)
         calibrate_batch_norm(model, lambda m: m(image, b["image_hw"], b["human_boxes"],
                                                 b["object_boxes"], patterns))
         stats = nnx.to_pure_dict(nnx.split(model, nnx.Param, FrozenStat, ...)[2])
@@ -122,17 +124,18 @@ def forward_fn(parts):
     """Inference on a pipeline batch: (HOI scores, D's probabilities)."""
     def fn(params, stats, batch):
         model = parts.merge(params, stats)
-        image, patterns = trainer.device_batch(batch)
+        image, patterns = train_step.device_batch(batch)
         logits = model(image, batch["image_hw"], batch["human_boxes"], batch["object_boxes"],
                        patterns, train=False)
         return hoi_scores(logits), jax.nn.sigmoid(logits["binary"])
     return fn
 
 
-def loss_grad_fn(parts, hoi_weight):
-    """The HICO-DET loss and its gradient w.r.t. the parameters (dropout on)."""
+def loss_grad_fn(parts, hoi_weight, positive_rows: int):
+    """The HICO-DET loss and its gradient w.r.t. the parameters (dropout on), called as the
+    train step calls the model (the object stream on the first ``positive_rows`` rows)."""
     def fn(params, stats, batch):
-        image, patterns = trainer.device_batch(batch)
+        image, patterns = train_step.device_batch(batch)
         p = batch["pair_mask"].shape[1]
         positive = jnp.arange(p)[None, :] < batch["num_pos"][:, None]
 
@@ -140,7 +143,7 @@ def loss_grad_fn(parts, hoi_weight):
             model = parts.merge(prm, stats)
             nnx.reseed(model, dropout=jax.random.key(1))
             logits = model(image, batch["image_hw"], batch["human_boxes"], batch["object_boxes"],
-                           patterns, positive=positive, train=True)
+                           patterns, positive=positive, positive_rows=positive_rows, train=True)
             return losses.hico_loss(logits, batch, hoi_weight)[0]
 
         return jax.value_and_grad(loss_fn)(params)
@@ -216,7 +219,7 @@ def bench(name: str, cfg: TINConfig, hw, pairs: int, repeats: int, backward: boo
     fns = [("fwd", forward_fn(parts))]
     if backward:
         weight = losses.class_weights(np.full(NUM_CLASSES, 100))
-        fns.append(("fwd+bwd", loss_grad_fn(parts, weight)))
+        fns.append(("fwd+bwd", loss_grad_fn(parts, weight, int(batch["num_pos"].max()))))
     for what, fn in fns:
         compiled, out, (tc, _, tm, tmin, load) = time_call(fn, (params, stats, batch), repeats)
         if what == "fwd+bwd" and not np.isfinite(float(out[0])):
@@ -234,18 +237,18 @@ def compile_count(cfg: TINConfig, pairs: int = 16) -> str:
     sizes = [(300, 450), (320, 480), (470, 620), (480, 640)]  # two images per bucket
     shapes = []
     for k, hw in enumerate(sizes):
-        bucket = ip.bucket_for(*hw, ip.DEFAULT_BUCKETS, 256)
+        bucket = encoding.bucket_for(*hw, encoding.DEFAULT_BUCKETS, 256)
         shapes.append(bucket)
         batch = jax.tree.map(jnp.asarray, synthetic_batch(k, 1, hw, pairs, bucket=bucket))
         jax.block_until_ready(fn(params, stats, batch))
     cache = fn._cache_size()  # pylint: disable=protected-access
     rng = np.random.default_rng(0)
-    drawn = {ip.bucket_for(int(h), int(w), ip.DEFAULT_BUCKETS, 256)
+    drawn = {encoding.bucket_for(int(h), int(w), encoding.DEFAULT_BUCKETS, 256)
              for h, w in rng.integers(64, 1025, (10_000, 2))}
     return (f"jit cache: {len(sizes)} images {sizes} -> buckets {shapes}: {cache} compilations "
             f"(calls: {len(sizes)}).\n10,000 random image sizes up to 1024x1024 map to "
-            f"{len(drawn)} shapes = the {len(ip.DEFAULT_BUCKETS)} default buckets: at most "
-            f"{len(ip.DEFAULT_BUCKETS)} compilations per pair count (larger images: sides rounded "
+            f"{len(drawn)} shapes = the {len(encoding.DEFAULT_BUCKETS)} default buckets: at most "
+            f"{len(encoding.DEFAULT_BUCKETS)} compilations per pair count (larger images: sides rounded "
             "up to 256).")
 
 

@@ -5,7 +5,7 @@
 The full TIN (ResNet-50, HICO-DET heads) and its optimizer (``optim.make_optimizer`` with
 base_config's settings: momentum SGD, stem + block1 frozen by mask) are initialised on
 meshes of 1, 2, 4, ... devices (virtual CPU devices, ``--xla_force_host_platform_device_count``),
-once replicated and once sharded with ``trainer.optimizer_state_sharding``. The figures are
+once replicated and once sharded with ``train_step.optimizer_state_sharding``. The figures are
 the bytes of the arrays actually allocated on the first device (its addressable shards).
 """
 
@@ -29,13 +29,13 @@ def main() -> None:
     import numpy as np  # pylint: disable=g-import-not-at-top
     from jax.sharding import AxisType, NamedSharding, PartitionSpec as P  # pylint: disable=g-import-not-at-top
     from configs import common  # pylint: disable=g-import-not-at-top
-    from tin_jax import optim, trainer  # pylint: disable=g-import-not-at-top
+    from tin_jax import optim, train_step  # pylint: disable=g-import-not-at-top
     from tin_jax.models.tin import TINConfig  # pylint: disable=g-import-not-at-top
 
     config = common.base_config()
     cfg = TINConfig(width=args.width)
     one = jax.make_mesh((1,), ("data",), axis_types=(AxisType.Auto,), devices=jax.devices()[:1])
-    _, params, _ = trainer.build(cfg, 0, NamedSharding(one, P()))
+    _, params, _ = train_step.build(cfg, 0, NamedSharding(one, P()))
     tx, _, _ = optim.make_optimizer(config.optim, params)
     abstract = jax.eval_shape(tx.init, params)
     num_params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(params))
@@ -55,7 +55,7 @@ def main() -> None:
         repl = NamedSharding(mesh, P())
         local = jax.device_put(params, repl)
         replicated = jax.jit(tx.init, out_shardings=jax.tree.map(lambda _: repl, abstract))(local)
-        shardings = trainer.optimizer_state_sharding(abstract, mesh)
+        shardings = train_step.optimizer_state_sharding(abstract, mesh)
         sharded = jax.jit(tx.init, out_shardings=shardings)(local)
         a, b = first_device_bytes(replicated), first_device_bytes(sharded)
         split = sum(s.spec != P() for s in jax.tree.leaves(shardings))

@@ -2,7 +2,7 @@
 
     python benchmarks/train.py [--repeats 5] [--full_repeats 3] [--skip_full] [--batch 1]
 
-The step is ``trainer.make_train_step`` (forward, HICO-DET loss, gradient, per-variable clipping,
+The step is ``train_step.make_train_step`` (forward, HICO-DET loss, gradient, per-variable clipping,
 momentum SGD with the SGDR schedule and the frozen mask of ``optim.make_optimizer``), jitted with
 the state donated, as ``train.py`` runs it; config values are ``configs/common.base_config()``'s.
 Batches are random, in the pipeline's shapes and compact dtypes (uint8 image padded to a bucket,
@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks.model import DEMO, FULL, NUM_CLASSES, flops_of, make_model, synthetic_batch  # noqa: E402
 from configs import common  # noqa: E402
-from tin_jax import optim, trainer  # noqa: E402
+from tin_jax import optim, train_step  # noqa: E402
 from tin_jax.data import sampling  # noqa: E402
 from tin_jax.models import losses  # noqa: E402
 from tin_jax.models.tin import TINConfig  # noqa: E402
@@ -66,7 +66,7 @@ def bench(name: str, cfg: TINConfig, bucket: tuple[int, int], batch: int, repeat
     state = dict(params=params, stats=stats, opt=jax.jit(tx.init)(params),
                  step=jnp.zeros((), jnp.int32))
     weights = {"hoi": losses.class_weights(np.full(NUM_CLASSES, 100))}
-    step = jax.jit(trainer.make_train_step(parts, tx, schedule, weights, config, "hico"),
+    step = jax.jit(train_step.make_train_step(parts, tx, schedule, weights, config, "hico"),
                    donate_argnums=0)
     batches = [jax.tree.map(jnp.asarray, synthetic_batch(k, batch, bucket, PAIRS, NUM_POS))
                for k in range(3)]

@@ -117,15 +117,14 @@ def test_human_score_does_not_depend_on_the_object(vcoco_dir, vcoco_checkpoint):
     """V-COCO's agent score for object-less actions is sigmoid(H) of a human-only pass in the
     original; evaluate.py takes it from any pair of that human. Same value, checked here
     against passes with different objects and with the human itself as the object."""
-    import jax
     from jax.sharding import NamedSharding, PartitionSpec as P
     from configs import tin_vcoco
-    from tin_jax import inference, trainer
+    from tin_jax import inference, train_step
     from tin_jax.evaluation import run
     config = tin_vcoco.get_config("runlocal")
     config.data.dir = vcoco_dir
     config.model.width, config.model.fc_dim, config.data.max_long_side = 4, 32, 96
-    mesh = trainer.make_mesh()
+    mesh = train_step.make_mesh()
     _, parts, params, stats, _ = run.load_checkpoint(config, str(vcoco_checkpoint), NamedSharding(mesh, P()))
     items = inference.test_items(vcoco_dir, 0.0, 0.0, "none")
     item = next(it for it in items if len(set(it.meta["human_index"].tolist())) < len(it.human_boxes))
@@ -157,10 +156,10 @@ def test_nis_can_take_d_from_a_separate_model(hico_dir, hico_checkpoint, tmp_pat
     import jax
     import jax.numpy as jnp
     from jax.sharding import NamedSharding, PartitionSpec as P
-    from tin_jax import inference, trainer
+    from tin_jax import inference, train_step, trainer
     from tin_jax.evaluation import run
     config = _eval_config("tin_hico", hico_dir)
-    mesh = trainer.make_mesh()
+    mesh = train_step.make_mesh()
     repl = NamedSharding(mesh, P())
     _, parts, params, stats, _ = run.load_checkpoint(config, str(hico_checkpoint), repl)
     # the other model: the same network with another D (its binary layers moved)

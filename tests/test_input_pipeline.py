@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.reference import tin_blobs
+from tin_jax.data import encoding
 from tin_jax.data import input_pipeline as ip
 
 HICO_GT = "Trainval_GT_HICO_with_pose.pkl"
@@ -57,15 +58,15 @@ def test_examples_match_original_blob_builder(raw_dir, hico_dir, originals):
         np.testing.assert_array_equal(b["object_boxes"][0, :n], ob[:, 1:])
         np.testing.assert_array_equal(b["labels"][0, :n], act)
         np.testing.assert_array_equal(b["binary"][0, :n], binary)
-        np.testing.assert_array_equal(ip.decode_patterns(b["patterns"][0, :n]), pattern)
+        np.testing.assert_array_equal(encoding.decode_patterns(b["patterns"][0, :n]), pattern)
         assert not b["patterns"][0, n:].any() and not b["labels"][0, n:].any()
         h, w = shape[:2]
         np.testing.assert_array_equal(b["image_hw"][0], [h, w])
         np.testing.assert_array_equal(b["image"][0, :h, :w], im)  # bit-identical to cv2.imread
-        norm = ip.normalize_image(b["image"], b["image_hw"])
+        norm = encoding.normalize_image(b["image"], b["image_hw"])
         np.testing.assert_allclose(norm[0, :h, :w], blob[0], rtol=0, atol=1e-5)  # float32 vs float64 mean
         assert not norm[0, h:].any() and not norm[0, :, w:].any()
-        assert tuple(b["image"].shape[1:3]) in set(map(tuple, ip.DEFAULT_BUCKETS))
+        assert tuple(b["image"].shape[1:3]) in set(map(tuple, encoding.DEFAULT_BUCKETS))
 
 
 def _keys(batches, per_batch=1):
@@ -139,10 +140,10 @@ def test_max_long_side_scales_image_and_boxes(hico_dir):
 
 def test_bucket_choice():
     buckets = ((320, 480), (480, 480), (480, 640))
-    assert ip.bucket_for(300, 400, buckets, 256) == (320, 480)
-    assert ip.bucket_for(330, 400, buckets, 256) == (480, 480)
-    assert ip.bucket_for(470, 600, buckets, 256) == (480, 640)
-    assert ip.bucket_for(700, 900, buckets, 256) == (768, 1024)
+    assert encoding.bucket_for(300, 400, buckets, 256) == (320, 480)
+    assert encoding.bucket_for(330, 400, buckets, 256) == (480, 480)
+    assert encoding.bucket_for(470, 600, buckets, 256) == (480, 640)
+    assert encoding.bucket_for(700, 900, buckets, 256) == (768, 1024)
 
 
 def test_vcoco_pipeline_labels(raw_dir, tmp_path):

@@ -71,3 +71,30 @@ def test_frozen_predicate():
     assert not f("fc8_binary_1/kernel") and f("classification/x")
     d_only = optim.frozen_predicate(ml_collections.ConfigDict(dict(fixed_blocks=1, train_only="binary", freeze="")))
     assert not d_only("fc8_binary_1/kernel") and d_only("fc8_SH/fc/kernel")
+
+
+def test_stop_frozen_gradients_keeps_trainable_gradients_and_prunes_the_frozen_backward():
+    """A 3-layer chain x -> A -> B -> C with A frozen: B's and C's gradients are the plain
+    ones (numpy chain rule), A's are zeros, and the compiled gradient program no longer
+    contains A's weight gradient (fewer FLOPs in XLA's cost analysis)."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(64, 32)).astype(np.float32)
+    params = {"A": rng.normal(size=(32, 32)).astype(np.float32) / 6,
+              "B": rng.normal(size=(32, 32)).astype(np.float32) / 6,
+              "C": rng.normal(size=(32, 1)).astype(np.float32) / 6}
+    frozen = lambda path: path == "A"
+
+    def loss(p):
+        return jnp.sum(jnp.tanh(jnp.tanh(x @ p["A"]) @ p["B"]) @ p["C"])
+
+    def loss_stopped(p):
+        return loss(optim.stop_frozen_gradients(p, frozen))
+
+    g = jax.grad(loss_stopped)(jax.tree.map(jnp.asarray, params))
+    a = np.tanh(x @ params["A"])
+    b = np.tanh(a @ params["B"])
+    np.testing.assert_allclose(g["C"], b.sum(0)[:, None], rtol=1e-5)
+    np.testing.assert_allclose(g["B"], a.T @ ((1 - b ** 2) * params["C"].T), rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(g["A"], np.zeros_like(params["A"]))
+    cost = lambda f: jax.jit(jax.grad(f)).lower(params).compile().cost_analysis()["flops"]
+    assert cost(loss_stopped) < cost(loss) - 2 * 64 * 32 * 32 * 0.9  # A's weight gradient is gone

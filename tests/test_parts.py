@@ -238,13 +238,13 @@ def test_train_rcd3_runlocal_two_steps(hico_dir, tmp_path):
 def test_inference_feeds_part_boxes(hico_dir):
     """The test-time packing gives the model each pair's human part boxes (from the
     detection's pose, unclipped as the original's), scaled like the other boxes."""
-    from tin_jax import inference, trainer
+    from tin_jax import inference, train_step
     item = next(it for it in inference.test_items(hico_dir, 0.0, 0.0) if len(it.human_boxes))
     n = len(item.human_boxes)
     no_pose = inference.PairItem(item.encoded, item.height, item.width, item.human_boxes,
                                  item.object_boxes, [None] * n)
     echo = lambda image, hw, hb, ob, pat, pb: dict(hb=hb, pb=pb)
-    got = inference.run_items(echo, [item, no_pose], mesh=trainer.make_mesh(), max_long_side=96,
+    got = inference.run_items(echo, [item, no_pose], mesh=train_step.make_mesh(), max_long_side=96,
                               buckets=((96, 96),))
     scale = min(1.0, 96 / max(item.height, item.width))
     assert any(p is not None for p in item.poses)

@@ -96,7 +96,7 @@ def tiny(hico_dir, tmp_path_factory):
     from jax.sharding import NamedSharding, PartitionSpec as P
 
     from configs import tin_hico
-    from tin_jax import optim, trainer
+    from tin_jax import optim, train_step, trainer
     from tin_jax.data import input_pipeline as ip
     from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm
 
@@ -110,8 +110,8 @@ def tiny(hico_dir, tmp_path_factory):
     config.data.dir = hico_dir
     config.model.width, config.model.fc_dim, config.data.max_long_side = 4, 32, MAX_LONG_SIDE
     metadata = ip.load_info(hico_dir).metadata
-    repl = NamedSharding(trainer.make_mesh(), P())
-    parts, params, stats = trainer.build(trainer.model_config(config, metadata), config.seed, repl)
+    repl = NamedSharding(train_step.make_mesh(), P())
+    parts, params, stats = train_step.build(train_step.model_config(config, metadata), config.seed, repl)
     model = parts.merge(params, stats)
     calibrate_batch_norm(model, lambda m: m(*_pair_inputs(str(root), ENTRY_A, PAIRS_A)))
     stats = nnx.to_pure_dict(nnx.split(model, nnx.Param, FrozenStat, ...)[2])

@@ -107,3 +107,107 @@ def test_hoi_score_is_late_fusion():
     s = 1 / (1 + np.exp(-np.asarray(z["sp"])))
     expect = s * (1 / (1 + np.exp(-np.asarray(z["H"]))) + 1 / (1 + np.exp(-np.asarray(z["O"]))))
     np.testing.assert_allclose(hoi_scores(z), expect, rtol=1e-5)
+
+
+def _direct_context_numpy(att, head_g, kernel, bias, valid):
+    """The original's order (iCAN ``bottleneck``): per pair, relu(conv1x1(head_g * att)),
+    then the mean over the valid positions. float64 numpy."""
+    att, head_g, kernel, bias = (np.asarray(a, np.float64) for a in (att, head_g, kernel, bias))
+    B, P = att.shape[:2]
+    out = np.zeros((B, P, kernel.shape[1]))
+    for b in range(B):
+        for p in range(P):
+            x = np.maximum((head_g[b] * att[b, p][..., None]) @ kernel + bias, 0)
+            out[b, p] = x[np.asarray(valid[b])].mean(axis=0)
+    return out
+
+
+def _context_inputs(seed, B=2, P=5, h=6, w=7, c=12, d=16):
+    rng = np.random.default_rng(seed)
+    valid = np.zeros((B, h, w), bool)
+    valid[0] = True
+    valid[1, :4, :5] = True
+    logits = np.where(valid[:, None], rng.normal(size=(B, P, h, w)), -np.inf)
+    att = np.exp(logits - logits.max(axis=(2, 3), keepdims=True))
+    att = (att / att.sum(axis=(2, 3), keepdims=True)).astype(np.float32)
+    head_g = np.maximum(rng.normal(size=(B, h, w, c)), 0).astype(np.float32)
+    kernel = rng.normal(size=(c, d)).astype(np.float32)
+    bias = (rng.normal(size=(d,)) * 0.05).astype(np.float32)  # some units stay negative
+    return att, head_g, kernel, bias, valid
+
+
+def test_attended_mean_is_the_originals_bottleneck_context():
+    from tin_jax.models.tin import attended_mean
+    att, head_g, kernel, bias, valid = _context_inputs(0)
+    got = attended_mean(jnp.asarray(att), jnp.einsum("bhwc,cd->bhwd", head_g, kernel),
+                        jnp.asarray(bias), jnp.asarray(valid))
+    want = _direct_context_numpy(att, head_g, kernel, bias, valid)
+    assert (want == 0).any() and (want > 0).any()  # the ReLU is active both ways
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-6)
+
+
+def test_attended_mean_gradients_equal_the_direct_forms():
+    """Gradients w.r.t. the attention, head_g, the kernel and the bias through the factored
+    form equal those of the original's order (written directly in jnp here)."""
+    from tin_jax.models.tin import attended_mean
+    att, head_g, kernel, bias, valid = (jnp.asarray(a) for a in _context_inputs(1))
+    r = jnp.asarray(np.random.default_rng(2).normal(size=(2, 5, 16)), jnp.float32)
+
+    def direct(att, head_g, kernel, bias):
+        x = jax.nn.relu(jnp.einsum("bphwc,cd->bphwd", head_g[:, None] * att[..., None], kernel) + bias)
+        m = valid[:, None, :, :, None]
+        return ((x * m).sum(axis=(2, 3)) / m.sum(axis=(2, 3)) * r).sum()
+
+    def factored(att, head_g, kernel, bias):
+        return (attended_mean(att, jnp.einsum("bhwc,cd->bhwd", head_g, kernel), bias, valid) * r).sum()
+
+    g_direct = jax.grad(direct, argnums=(0, 1, 2, 3))(att, head_g, kernel, bias)
+    g_factored = jax.grad(factored, argnums=(0, 1, 2, 3))(att, head_g, kernel, bias)
+    for name, a, b in zip(("att", "head_g", "kernel", "bias"), g_factored, g_direct):
+        scale = float(jnp.abs(b).max())
+        assert scale > 0, name
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5 * scale, err_msg=name)
+
+
+@pytest.mark.parametrize("name", ["default_hico", "vcoco", "part_level", "no_negative_copy"])
+def test_object_stream_on_positive_rows_only_changes_nothing_that_is_read(name):
+    """``positive_rows``: the training losses and every gradient equal the all-rows model's
+    (dropout off, so both passes are deterministic); the object logits of the positives are
+    the same. With the part level or without the negative copy the bound is not used."""
+    kw = dict(VARIANTS.get(name, {}), dropout_fc=0.0, dropout_attention=0.0, dropout_binary=0.0)
+    kw.update({"part_level": dict(part_level=True), "no_negative_copy": dict(d_negative_copy=False)}
+              .get(name, {}))
+    cfg = _tiny(**kw)
+    model = _random_stats(TIN(cfg, rngs=nnx.Rngs(0, dropout=1)), 7)
+    image, hw, hb, ob, pat = _inputs(np.random.default_rng(3), P=8)
+    B, P = hb.shape[:2]
+    num_pos = jnp.array([3, 2])
+    positive = jnp.arange(P)[None] < num_pos[:, None]
+    rng = np.random.default_rng(4)
+    labels = jnp.asarray(rng.random((B, P, cfg.num_classes)) < 0.2, jnp.float32)
+    batch = dict(labels=labels, person_labels=labels[..., ::-1],
+                 binary=jnp.stack([positive, ~positive], -1).astype(jnp.float32),
+                 pair_mask=jnp.ones((B, P)).at[1, -1].set(0), num_pos=num_pos)
+    w = jnp.asarray(rng.uniform(0.5, 2, cfg.num_classes), jnp.float32)
+
+    def loss_fn(m, rows):
+        out = m(image, hw, hb, ob, pat, positive=positive, positive_rows=rows, train=True)
+        loss = (losses.hico_loss(out, batch, w) if cfg.dataset == "hico"
+                else losses.vcoco_loss(out, batch, w, w))[0]
+        return loss, out
+
+    (loss_all, out_all), g_all = nnx.value_and_grad(loss_fn, has_aux=True)(model, None)
+    (loss_cut, out_cut), g_cut = nnx.value_and_grad(loss_fn, has_aux=True)(model, 4)
+    np.testing.assert_allclose(float(loss_cut), float(loss_all), rtol=1e-6)
+    np.testing.assert_allclose(out_cut["O"][:, :3], out_all["O"][:, :3], rtol=1e-5, atol=1e-6)
+    for k in set(out_all) - {"O"}:
+        np.testing.assert_allclose(out_cut[k], out_all[k], rtol=1e-5, atol=1e-6, err_msg=k)
+    cut_used = not (cfg.part_level or not cfg.d_negative_copy)
+    assert bool(jnp.all(out_cut["O"][:, 4:] == out_all["O"][:, 4:])) != cut_used
+    flat_all = jax.tree_util.tree_leaves_with_path(nnx.to_pure_dict(g_all))
+    flat_cut = dict(jax.tree_util.tree_leaves_with_path(nnx.to_pure_dict(g_cut)))
+    for path, a in flat_all:
+        b = flat_cut[path]
+        scale = float(jnp.abs(a).max())
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), atol=1e-5 * scale + 1e-9,
+                                   err_msg=jax.tree_util.keystr(path))

@@ -300,12 +300,12 @@ def test_train_init_from_a_tin_checkpoint_gives_the_tf_logits(reference):
     import jax
     from jax.sharding import NamedSharding, PartitionSpec as P
     from configs import tin_hico
-    from tin_jax import trainer
+    from tin_jax import train_step, trainer
     config = tin_hico.get_config()
     config.init_from = reference["path"]
     assert trainer._tf_kind(reference["path"]) == "tf_tin"  # pylint: disable=protected-access
-    mesh = trainer.make_mesh()
-    parts, params, stats = trainer.build(TINConfig(), 0, NamedSharding(mesh, P()))
+    mesh = train_step.make_mesh()
+    parts, params, stats = train_step.build(TINConfig(), 0, NamedSharding(mesh, P()))
     p, s = trainer.initial_weights(config, parts, params, stats, workdir_abstract=None)
     model = parts.merge(*jax.tree.map(jnp.asarray, (p, s)))
     image = jnp.asarray(reference["image"])

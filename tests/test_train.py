@@ -128,8 +128,8 @@ SHARDED_UPDATES = """
 import jax, jax.numpy as jnp, numpy as np, optax
 from jax.sharding import NamedSharding, PartitionSpec as P
 from configs import common
-from tin_jax import optim, trainer
-mesh = trainer.make_mesh()
+from tin_jax import optim, train_step
+mesh = train_step.make_mesh()
 assert mesh.size == 8
 rng = np.random.default_rng(0)
 params = {"backbone": {"block2": {"k": rng.normal(size=(3, 3, 16, 32))}},
@@ -148,7 +148,7 @@ def run(opt_sh):
         p, o = step(p, o, g)
     return p, o
 p_rep, _ = run(jax.tree.map(lambda _: repl, abstract))
-shard = trainer.optimizer_state_sharding(abstract, mesh)
+shard = train_step.optimizer_state_sharding(abstract, mesh)
 p_sh, o_sh = run(shard)
 for a, b in zip(jax.tree.leaves(p_rep), jax.tree.leaves(p_sh)):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)

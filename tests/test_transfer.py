@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.test_train import TINY, _final_params, _leaves, _metrics, _run
-from tin_jax import optim, trainer
+from tin_jax import optim, train_step, trainer
 
 
 @pytest.mark.parametrize("every,dirs", [(2, 1), (3, 1), (2, 2), (5, 3)])
@@ -40,8 +40,8 @@ def test_hold_keeps_parameters_and_their_momentum():
     grads = jax.tree.map(jnp.ones_like, params)
     upd, new = tx.update(grads, old, params)
     moved = jax.tree.map(lambda p, u: p + u, params, upd)
-    held_p = trainer.hold_matching(c.transfer.hold, moved, params)
-    held_o = trainer.hold_matching(c.transfer.hold, new, old)
+    held_p = train_step.hold_matching(c.transfer.hold, moved, params)
+    held_o = train_step.hold_matching(c.transfer.hold, new, old)
     np.testing.assert_array_equal(held_p["cls_score_H"]["kernel"], params["cls_score_H"]["kernel"])
     np.testing.assert_array_equal(held_p["fc8_SH"]["fc"]["kernel"], params["fc8_SH"]["fc"]["kernel"])
     assert not np.array_equal(held_p["fc8_binary_1"]["kernel"], params["fc8_binary_1"]["kernel"])

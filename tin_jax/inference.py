@@ -30,9 +30,8 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from tin_jax import postprocess
-from tin_jax.data import features
+from tin_jax.data import encoding, features, parts, spatial
 from tin_jax.data import input_pipeline as ip
-from tin_jax.data import parts, spatial
 
 
 @dataclasses.dataclass
@@ -134,7 +133,7 @@ def _slots(items: Sequence[PairItem], pairs_per_slot: int) -> list[tuple[int, in
 
 
 def run_items(model_fn: Callable[..., dict], items: Sequence[PairItem], *, mesh,
-              pairs_per_slot: int = 32, slots_per_device: int = 1, buckets=ip.DEFAULT_BUCKETS,
+              pairs_per_slot: int = 32, slots_per_device: int = 1, buckets=encoding.DEFAULT_BUCKETS,
               max_long_side: int | None = None) -> list[dict[str, np.ndarray]]:
     """Per item, the concatenated per-pair outputs of ``model_fn``.
 
@@ -153,7 +152,7 @@ def run_items(model_fn: Callable[..., dict], items: Sequence[PairItem], *, mesh,
     for t in range(-(-len(slots) // glob)):
         batch = slots[t * glob:(t + 1) * glob]
         # the bucket is a function of the whole global batch, known on every host
-        H, W = ip.bucket_for(max(sizes[i][0] for i, _, _ in batch), max(sizes[i][1] for i, _, _ in batch),
+        H, W = encoding.bucket_for(max(sizes[i][0] for i, _, _ in batch), max(sizes[i][1] for i, _, _ in batch),
                              [tuple(b) for b in buckets], 256)
         img = np.zeros((local, H, W, 3), np.uint8)
         hw = np.ones((local, 2), np.int32)
@@ -179,7 +178,7 @@ def run_items(model_fn: Callable[..., dict], items: Sequence[PairItem], *, mesh,
             pb[k, :hi - lo] = scale * parts.part_boxes_of(item.human_boxes[lo:hi],
                                                           item.poses[lo:hi])
         put = lambda x: jax.make_array_from_process_local_data(data_sh, x)
-        image = ip.normalize_image(put(img), put(hw), xp=jax.numpy)
+        image = encoding.normalize_image(put(img), put(hw), xp=jax.numpy)
         got = jax.device_get(fn(image, put(hw), put(hb), put(ob), put(pat), put(pb)))
         for k, (i, lo, hi) in enumerate(batch):
             for name, value in got.items():
@@ -194,7 +193,7 @@ def _concatenate(outputs: dict[str, list], item: PairItem) -> dict[str, np.ndarr
 
 
 def run(model_fn, data_dir: str, *, mesh, human_thresh: float, object_thresh: float,
-        pairs_per_slot: int = 32, slots_per_device: int = 1, buckets=ip.DEFAULT_BUCKETS,
+        pairs_per_slot: int = 32, slots_per_device: int = 1, buckets=encoding.DEFAULT_BUCKETS,
         max_long_side: int | None = None, fallback: str = "fixed",
         empty: dict[str, tuple] | None = None) -> list[dict]:
     """One dict per test image: ``test_items``' meta plus the per-pair model outputs

@@ -156,9 +156,9 @@ def rescore(config, workdir: str, det_dir: str, out_dir: str, *, anno_dir: str |
 
     import jax  # pylint: disable=g-import-not-at-top
     from jax.sharding import NamedSharding, PartitionSpec as P  # pylint: disable=g-import-not-at-top
-    from tin_jax import inference, trainer  # pylint: disable=g-import-not-at-top
+    from tin_jax import inference, train_step  # pylint: disable=g-import-not-at-top
     from tin_jax.evaluation import run  # pylint: disable=g-import-not-at-top
-    mesh = trainer.make_mesh()
+    mesh = train_step.make_mesh()
     _, parts, params, stats, step = run.load_checkpoint(config, workdir, NamedSharding(mesh, P()))
     results = inference.run_items(
         run.predict_fn(parts, params, stats), items, mesh=mesh, **run.inference_options(config))

@@ -7,7 +7,8 @@
 - no weight decay (the original attached l2 regularisers but never added them to
   the loss); ``weight_decay`` is there, default 0;
 - frozen parameters (stem + block1, or everything but D) receive no update: a mask,
-  not a hand-written selection.
+  not a hand-written selection; the train step also differentiates them as constants
+  (``stop_frozen_gradients``), so their backward pass is never computed.
 """
 
 from __future__ import annotations
@@ -72,6 +73,15 @@ def path_str(path) -> str:
 def trainable_mask(params, frozen: Callable[[str], bool]):
     """A pytree of bools: True where the parameter trains."""
     return jax.tree_util.tree_map_with_path(lambda p, _: not frozen(path_str(p)), params)
+
+
+def stop_frozen_gradients(params, frozen: Callable[[str], bool]):
+    """``params`` with the frozen leaves behind ``stop_gradient``: autodiff then computes neither
+    their gradients (zeros come back) nor the backward of layers that feed only frozen ones
+    (the stem and block1; in D-only training everything before D). The optimizer's mask
+    alone would discard those gradients after XLA had computed them."""
+    return jax.tree_util.tree_map_with_path(
+        lambda p, x: jax.lax.stop_gradient(x) if frozen(path_str(p)) else x, params)
 
 
 def frozen_predicate(cfg) -> Callable[[str], bool]:

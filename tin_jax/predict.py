@@ -334,9 +334,9 @@ def predict(config, workdir: str, detection_files: Sequence[str], out_dir: str, 
     if not config.model.hoi_classifier:
         raise ValueError("predict.py scores HOIs: the config's model has no HOI classifier (D only)")
     from jax.sharding import NamedSharding, PartitionSpec as P  # pylint: disable=g-import-not-at-top
-    from tin_jax import inference, trainer  # pylint: disable=g-import-not-at-top
+    from tin_jax import inference, train_step  # pylint: disable=g-import-not-at-top
     from tin_jax.evaluation import run  # pylint: disable=g-import-not-at-top
-    mesh = trainer.make_mesh()
+    mesh = train_step.make_mesh()
     info, parts, params, stats, _ = run.load_checkpoint(config, workdir, NamedSharding(mesh, P()))
     items = [pair_item(d, e.human_thresh if human_thresh is None else human_thresh,
                        e.object_thresh if object_thresh is None else object_thresh, e.fallback)
@@ -344,7 +344,7 @@ def predict(config, workdir: str, detection_files: Sequence[str], out_dir: str, 
     results = inference.run_items(
         run.predict_fn(parts, params, stats), items, mesh=mesh, **run.inference_options(config))
     dataset = info.metadata["dataset"]
-    nis = e.nis and trainer.model_config(config, info.metadata).interactiveness
+    nis = e.nis and train_step.model_config(config, info.metadata).interactiveness
     os.makedirs(out_dir, exist_ok=True)
     written, text = [], []
     for det, r, png in zip(dets, results, _png_names(dets)):

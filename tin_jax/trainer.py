@@ -1,6 +1,6 @@
 """The training loop: data-parallel over every device of every host, exact resume.
 
-- One ``jax.jit`` step over a 1-D device mesh (axis ``data``): the batch is sharded
+- One ``jax.jit`` step (``tin_jax.train_step``) over a 1-D device mesh (axis ``data``): the batch is sharded
   on its leading axis, parameters and optimizer state are replicated, XLA inserts
   the gradient all-reduce. Each host feeds its slice of the global batch
   (``jax.make_array_from_process_local_data``).
@@ -20,158 +20,28 @@ import functools
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import time
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
 import orbax.checkpoint as ocp
 from flax import nnx
-from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+from jax.sharding import NamedSharding, PartitionSpec as P
 
-from tin_jax import optim
+from tin_jax import optim, train_step
 from tin_jax.data import input_pipeline as ip
-from tin_jax.data import sampling
-from tin_jax.models import losses
 from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm
-from tin_jax.models.tin import TIN, TINConfig
-
-BATCH_KEYS = ("image", "image_hw", "human_boxes", "object_boxes", "patterns", "labels",
-              "person_labels", "binary", "pair_mask", "num_pos", "part_boxes")
-# A transfer step uses another dataset's images for D: no HOI labels.
-SOURCE_KEYS = tuple(k for k in BATCH_KEYS if k not in ("labels", "person_labels"))
 
 
 class TrainingError(RuntimeError):
     """A run cannot continue (non-finite loss, shape churn, bad init source)."""
 
 
-def make_mesh() -> jax.sharding.Mesh:
-    # Auto axes: the RoI heads reshape batch-sharded arrays, which Explicit axes reject.
-    return jax.make_mesh((jax.device_count(),), ("data",), axis_types=(AxisType.Auto,))
-
-
-def model_config(config: ml_collections.ConfigDict, metadata: dict) -> TINConfig:
-    m = config.model
-    return TINConfig(num_classes=int(metadata["num_labels"]), dataset=metadata["dataset"],
-                     interactiveness=m.interactiveness, pose_map=m.pose_map,
-                     d_negative_copy=m.d_negative_copy, part_level=m.part_level,
-                     hoi_classifier=m.hoi_classifier, fc_dim=m.fc_dim, width=m.width,
-                     dtype=None if m.dtype == "float32" else jnp.dtype(m.dtype))
-
-
-@dataclasses.dataclass
-class ModelParts:
-    """The model's graph and the abstract shapes of its state groups."""
-    graphdef: Any
-    params: Any  # nnx.State of nnx.Param (abstract)
-    stats: Any  # nnx.State of FrozenStat (abstract)
-    rest: Any  # everything else (RNG streams), concrete
-
-    def merge(self, params: dict, stats: dict) -> TIN:
-        p = jax.tree.map(lambda x: x, self.params)
-        nnx.replace_by_pure_dict(p, params)
-        s = jax.tree.map(lambda x: x, self.stats)
-        nnx.replace_by_pure_dict(s, stats)
-        r = jax.tree.map(lambda x: x, self.rest)  # fresh Variables at the current trace level
-        return nnx.merge(self.graphdef, p, s, r)
-
-
-def build(cfg: TINConfig, seed: int, repl) -> tuple[ModelParts, dict, dict]:
-    """Initialises on the devices (replicated) and returns (parts, params, stats)."""
-    def init():
-        model = TIN(cfg, rngs=nnx.Rngs(params=seed, dropout=seed + 1))
-        _, p, s, r = nnx.split(model, nnx.Param, FrozenStat, ...)
-        return nnx.to_pure_dict(p), nnx.to_pure_dict(s), r
-
-    abstract = nnx.eval_shape(lambda: TIN(cfg, rngs=nnx.Rngs(params=seed, dropout=seed + 1)))
-    graphdef, p_abs, s_abs, _ = nnx.split(abstract, nnx.Param, FrozenStat, ...)
-    params, stats, rest = jax.jit(init, out_shardings=repl)()
-    return ModelParts(graphdef, p_abs, s_abs, rest), params, stats
-
-
-def loss_weights(metadata: dict, config) -> dict[str, np.ndarray]:
-    total = config.loss.class_weight_total or None
-    w = {"hoi": losses.class_weights(metadata["train_pair_counts"], total),
-         "binary": (losses.BINARY_WEIGHT_HICO if metadata["dataset"] == "hico"
-                    else losses.BINARY_WEIGHT_VCOCO)}
-    if metadata["dataset"] == "vcoco":
-        w["hoi"][list(losses.VCOCO_NO_OBJECT)] = 0.0  # the original's HO_weight is 0 there
-        w["person"] = losses.class_weights(metadata["train_person_label_counts"], total)
-    return w
-
-
-def device_batch(batch: dict):
-    """Widens the pipeline's compact host encodings on the device."""
-    image = ip.normalize_image(batch["image"], batch["image_hw"], xp=jnp)
-    patterns = ip.decode_patterns(batch["patterns"], xp=jnp)
-    return image, patterns
-
-
-def _dict_path(path) -> str:
-    """The parameter path inside any pytree that mirrors the parameters (e.g. momentum)."""
-    return "/".join(str(k.key) for k in path if isinstance(k, jax.tree_util.DictKey))
-
-
-def hold_matching(pattern: str, new, old):
-    """``new`` with the leaves whose parameter path matches ``pattern`` taken from ``old``.
-
-    Works on parameters and on optimizer states alike (their momentum mirrors the
-    parameters), so held parameters neither move nor advance their momentum: what
-    TF's optimizer does for variables a loss does not reach.
-    """
-    rx = re.compile(pattern)
-    return jax.tree_util.tree_map_with_path(
-        lambda p, n, o: o if rx.search(_dict_path(p)) else n, new, old)
-
-
-def make_train_step(parts: ModelParts, tx, schedule, weights, config, dataset: str, *,
-                    source: bool = False):
-    """The jitted step's body. ``source``: a transfer step on another dataset's images,
-    D's loss only, the HOI classifier held (``config.transfer.hold``)."""
-    seed = config.seed
-    terms = tuple(config.loss.terms)
-
-    def train_step(state, batch):
-        step = state["step"]
-        image, patterns = device_batch(batch)
-        p = batch["pair_mask"].shape[1]
-        positive = jnp.arange(p)[None, :] < batch["num_pos"][:, None]
-
-        def loss_fn(params):
-            model = parts.merge(params, state["stats"])
-            nnx.reseed(model, dropout=jax.random.fold_in(jax.random.key(seed), step))
-            logits = model(image, batch["image_hw"], batch["human_boxes"], batch["object_boxes"],
-                           patterns, part_boxes=batch["part_boxes"], positive=positive, train=True)
-            if source:
-                return losses.binary_loss(logits, batch, weights["binary"])
-            if dataset == "hico":
-                return losses.hico_loss(logits, batch, weights["hoi"], terms=terms)
-            return losses.vcoco_loss(logits, batch, weights["hoi"], weights["person"],
-                                     terms=tuple({"O": "HO"}.get(t, t) for t in terms))
-
-        (loss, parts_), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
-        updates, opt = tx.update(grads, state["opt"], state["params"])
-        params = optax.apply_updates(state["params"], updates)
-        if source:
-            params = hold_matching(config.transfer.hold, params, state["params"])
-            opt = hold_matching(config.transfer.hold, opt, state["opt"])
-        metrics = dict(loss=loss, lr=schedule(step), grad_norm=optax.global_norm(grads),
-                       pairs=batch["pair_mask"].sum(), **{f"loss_{k}": v for k, v in parts_.items()})
-        if source:  # logged apart from the target's losses
-            metrics = {("source_" + k if k.startswith("loss") else k): v for k, v in metrics.items()}
-        return dict(params=params, stats=state["stats"], opt=opt, step=step + 1), metrics
-
-    return train_step
-
-
-def calibrated_stats(parts: ModelParts, params: dict, stats: dict, pcfg: ip.PipelineConfig,
+def calibrated_stats(parts: train_step.ModelParts, params: dict, stats: dict, pcfg: ip.PipelineConfig,
                      num_images: int) -> dict:
     """Frozen-BN statistics measured on the first ``num_images`` of the global stream.
 
@@ -181,26 +51,10 @@ def calibrated_stats(parts: ModelParts, params: dict, stats: dict, pcfg: ip.Pipe
     ds, _ = ip.train_dataset(dataclasses.replace(pcfg, local_batch_size=num_images))
     batch = jax.tree.map(jnp.asarray, next(ds.as_numpy_iterator()))
     model = parts.merge(*jax.tree.map(jnp.asarray, jax.device_get((params, stats))))
-    image, patterns = device_batch(batch)
+    image, patterns = train_step.device_batch(batch)
     calibrate_batch_norm(model, lambda m: m(image, batch["image_hw"], batch["human_boxes"],
                                             batch["object_boxes"], patterns))
     return nnx.to_pure_dict(nnx.split(model, nnx.Param, FrozenStat, ...)[2])
-
-
-def optimizer_state_sharding(opt_abstract, mesh):
-    """Shards each optimizer-state array over the ``data`` axis along its largest dimension
-    that the device count divides (ZeRO-1: each device keeps 1/N of the momentum); the
-    rest stays replicated. XLA adds the gathers the update needs."""
-    n = mesh.shape["data"]
-
-    def spec(x):
-        dims = sorted(range(x.ndim), key=lambda d: -x.shape[d])
-        axis = next((d for d in dims if x.shape[d] % n == 0 and x.shape[d] >= n), None)
-        if axis is None or n == 1:
-            return NamedSharding(mesh, P())
-        return NamedSharding(mesh, P(*[("data" if d == axis else None) for d in range(x.ndim)]))
-
-    return jax.tree.map(spec, opt_abstract)
 
 
 def _log_optimizer_memory(opt) -> None:
@@ -245,7 +99,7 @@ def _abstract(tree, sharding):
     return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), tree)
 
 
-def initial_weights(config, parts: ModelParts, params: dict, stats: dict, workdir_abstract: dict):
+def initial_weights(config, parts: train_step.ModelParts, params: dict, stats: dict, workdir_abstract: dict):
     """``config.init_from``: a TF-slim ``resnet_v1_50`` checkpoint or one of our workdirs.
 
     A slim checkpoint (ImageNet, or tf-faster-rcnn's detector) fills the backbone and
@@ -360,9 +214,7 @@ def pipeline_config(config, data_dir: str) -> ip.PipelineConfig:
         data_dir=data_dir, local_batch_size=config.data.batch_per_device * jax.local_device_count(),
         seed=config.seed, shuffle=config.data.shuffle, shuffle_buffer=config.data.shuffle_buffer,
         image_buckets=tuple(tuple(b) for b in config.data.image_buckets),
-        max_long_side=config.data.max_long_side or None,
-        sampling=sampling.SamplingConfig(pos_augment=config.data.pos_augment,
-                                         neg_select=config.data.neg_select))
+        max_long_side=config.data.max_long_side or None, sampling=train_step.sampling_config(config))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -406,15 +258,15 @@ class TransferMix:
 def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = True) -> dict:
     """Trains (or resumes) in ``workdir``; returns the last logged metrics."""
     os.makedirs(workdir, exist_ok=True)
-    mesh = make_mesh()
+    mesh = train_step.make_mesh()
     repl, data_sh = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
     info = ip.load_info(config.data.dir)
     dataset = info.metadata["dataset"]
-    cfg = model_config(config, info.metadata)
-    parts, params, stats = build(cfg, config.seed, repl)
+    cfg = train_step.model_config(config, info.metadata)
+    parts, params, stats = train_step.build(cfg, config.seed, repl)
     tx, schedule, _ = optim.make_optimizer(config.optim, params)
     opt_abstract = jax.eval_shape(tx.init, params)
-    opt_sh = (optimizer_state_sharding(opt_abstract, mesh) if config.optim.get("shard_state")
+    opt_sh = (train_step.optimizer_state_sharding(opt_abstract, mesh) if config.optim.get("shard_state")
               else jax.tree.map(lambda _: repl, opt_abstract))
     state = dict(params=params, stats=stats, opt=jax.jit(tx.init, out_shardings=opt_sh)(params),
                  step=jax.device_put(jnp.zeros((), jnp.int32), repl))
@@ -450,12 +302,12 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
     host = dict(process_index=jax.process_index(), process_count=jax.process_count())
     ds, facts = ip.train_dataset(pcfg, start_step=mix.target_steps_before(start), **host)
     images_per_step = facts["global_batch_size"]
-    weights = loss_weights(info.metadata, config)
+    weights = train_step.loss_weights(info.metadata, config)
     jit = functools.partial(jax.jit, in_shardings=(state_sh, data_sh), out_shardings=(state_sh, repl),
                             donate_argnums=0)
-    step_fn = jit(make_train_step(parts, tx, schedule, weights, config, dataset))
+    step_fn = jit(train_step.make_train_step(parts, tx, schedule, weights, config, dataset))
     # Transfer: every ``mix.every``-th step trains D on another dataset's images instead.
-    source_fn = jit(make_train_step(parts, tx, schedule, weights, config, dataset, source=True))
+    source_fn = jit(train_step.make_train_step(parts, tx, schedule, weights, config, dataset, source=True))
     source_its = [ip.train_dataset(pipeline_config(config, d), start_step=mix.source_steps_before(start, i),
                                    **host)[0].as_numpy_iterator()
                   for i, d in enumerate(mix.dirs)]
@@ -481,7 +333,7 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
                 logging.warning("SIGTERM: saved step %d, exiting", step)
                 break
             src = mix.source_of(step)
-            fn, keys = (step_fn, BATCH_KEYS) if src is None else (source_fn, SOURCE_KEYS)
+            fn, keys = (step_fn, train_step.BATCH_KEYS) if src is None else (source_fn, train_step.SOURCE_KEYS)
             local_batch = next(it if src is None else source_its[src])
             batch = {k: jax.make_array_from_process_local_data(data_sh, local_batch[k]) for k in keys}
             state, metrics = fn(state, batch)

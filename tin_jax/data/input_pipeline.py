@@ -31,12 +31,8 @@ import numpy as np
 import tensorflow as tf
 
 from tin_jax.data import features, parts, sampling
+from tin_jax.data.encoding import DEFAULT_BUCKETS, bucket_for
 from tin_jax.data.records import POSE_LEN, PairSet
-
-# BGR means of the original (cfg.PIXEL_MEANS), subtracted from cv2's BGR image.
-PIXEL_MEANS_BGR = (102.9801, 115.9465, 122.7717)
-DEFAULT_BUCKETS = ((320, 480), (480, 320), (480, 480), (480, 640), (640, 480), (640, 640),
-                   (800, 800), (1024, 1024))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,16 +86,6 @@ def chunks_per_epoch(gt_counts: Sequence[int], chunk_size: int) -> int:
     return int(sum(sampling.num_chunks(g, chunk_size) for g in gt_counts))
 
 
-def bucket_for(height: int, width: int, buckets: Sequence[tuple[int, int]],
-               multiple: int) -> tuple[int, int]:
-    """Smallest bucket (by area) holding the image, else sizes rounded up to ``multiple``."""
-    fits = [b for b in buckets if b[0] >= height and b[1] >= width]
-    if fits:
-        return min(fits, key=lambda b: (b[0] * b[1], b))
-    up = lambda v: -(-v // multiple) * multiple
-    return up(height), up(width)
-
-
 def _pairs_from_arrays(prefix: str, ex: dict) -> PairSet:
     counts = ex[f"{prefix}/label_counts"]
     flat = ex[f"{prefix}/labels"]
@@ -134,8 +120,9 @@ def sample_padded(ex: dict, chunk: int, epoch: int, height: int, width: int, see
     part_rng = np.random.default_rng(key + [PART_STREAM])
     s = sampling.sample_chunk(gt, neg, chunk, (height, width), num_labels, rng, cfg, part_rng)
     p, n = cfg.max_pairs, len(s["labels"])
-    if n > p:  # impossible with the original constants; keep positives first
-        raise ValueError(f"{n} pairs exceed max_pairs={p}")
+    if n > p or s["num_pos"] > cfg.max_positives:  # impossible by construction; the model relies on it
+        raise ValueError(f"{n} pairs ({s['num_pos']} positive) exceed max_pairs={p} "
+                         f"(max_positives={cfg.max_positives})")
     pad = lambda a: np.concatenate([a, np.zeros((p - n,) + a.shape[1:], a.dtype)])
     s["patterns"] = sampling.encode_patterns(s["patterns"])
     out = {k: pad(v) for k, v in s.items() if k != "num_pos"}
@@ -150,31 +137,13 @@ def decode_image_bgr(encoded: tf.Tensor) -> tf.Tensor:
     cv2 decodes JPEGs with libjpeg's accurate integer DCT; TF's default is the
     fast one (pixels differ by up to ~5), hence ``INTEGER_ACCURATE``. The image
     stays uint8 through the pipeline (4x less host memory traffic than float);
-    :func:`normalize_image` subtracts the means on the device.
+    :func:`encoding.normalize_image` subtracts the means on the device.
     """
     rgb = tf.cond(
         tf.io.is_jpeg(encoded),
         lambda: tf.io.decode_jpeg(encoded, channels=3, dct_method="INTEGER_ACCURATE"),
         lambda: tf.io.decode_image(encoded, channels=3, expand_animations=False, dtype=tf.uint8))
     return tf.reverse(rgb, axis=[-1])
-
-
-def normalize_image(image, image_hw, xp=np):
-    """uint8 BGR batch (B, H, W, 3) -> float32 BGR minus the original pixel means,
-    zero outside each image's real ``image_hw`` (the bucket padding).
-
-    Works with numpy or jax.numpy (``xp``). The original subtracts in float64 and
-    rounds once; float32 here may differ from it by one ulp in a few pixels.
-    """
-    x = image.astype(xp.float32) - xp.asarray(PIXEL_MEANS_BGR, xp.float32)
-    rows = xp.arange(image.shape[1])[None, :, None] < image_hw[:, 0][:, None, None]
-    cols = xp.arange(image.shape[2])[None, None, :] < image_hw[:, 1][:, None, None]
-    return xp.where((rows & cols)[..., None], x, xp.float32(0))
-
-
-def decode_patterns(patterns, xp=np):
-    """uint8 patterns (values k/20 stored as k) -> the original float32 values, exactly."""
-    return patterns.astype(xp.float32) / xp.float32(sampling.PATTERN_SCALE)
 
 
 def _sample_fn(cfg: PipelineConfig, num_labels: int):
@@ -271,10 +240,10 @@ def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: in
     Returns the dataset and facts about it (``chunks_per_epoch``, ``num_labels``).
     Each element is a dict of batched arrays with a leading ``local_batch_size``
     axis: ``image`` (B, H, W, 3) uint8 BGR padded to a bucket (see
-    :func:`normalize_image`), ``image_hw`` the real size, per-pair arrays of
+    :func:`encoding.normalize_image`), ``image_hw`` the real size, per-pair arrays of
     ``max_pairs`` rows with ``pair_mask`` (``part_boxes`` (B, P, 10, 4) for the part
     model, computed for every run), and ``num_pos``. Labels are uint8 0/1
-    and ``patterns`` uint8 (see :func:`decode_patterns`): compact on the host,
+    and ``patterns`` uint8 (see :func:`encoding.decode_patterns`): compact on the host,
     widened on the device.
     """
     info = load_info(cfg.data_dir)

@@ -42,9 +42,14 @@ class SamplingConfig:
     negatives_use_stored_label: bool | None = None
 
     @property
+    def max_positives(self) -> int:
+        """Most positives a chunk can have: each GT pair gives itself + its share of pos_augment."""
+        return self.pos_augment + self.chunk_size
+
+    @property
     def max_pairs(self) -> int:
-        """Largest possible pair count: positives (pos_augment + chunk_size) + negatives."""
-        return self.pos_augment + self.chunk_size + self.neg_select
+        """Largest possible pair count: positives first, then negatives."""
+        return self.max_positives + self.neg_select
 
 
 def encode_patterns(patterns: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from tin_jax import inference, postprocess, trainer
+from tin_jax import inference, postprocess, train_step, trainer
 from tin_jax.data import input_pipeline as ip
 from tin_jax.evaluation import hico_det
 from tin_jax.models.tin import hoi_scores
@@ -26,8 +26,8 @@ def load_checkpoint(config, workdir: str, repl):
     step = config.eval.checkpoint_step or mngr.latest_step()
     if step is None:
         raise FileNotFoundError(f"{workdir}: no checkpoint to evaluate (train first)")
-    cfg = trainer.model_config(config, info.metadata)
-    parts, params, stats = trainer.build(cfg, config.seed, repl)
+    cfg = train_step.model_config(config, info.metadata)
+    parts, params, stats = train_step.build(cfg, config.seed, repl)
     target = trainer._abstract(dict(params=params, stats=stats), repl)  # pylint: disable=protected-access
     got = trainer.restore(mngr, target, step, partial=True)
     return info, parts, got["params"], got["stats"], step
@@ -88,7 +88,7 @@ def _with_separate_d(config, main_fn, mesh):
 def uses_nis(config, metadata: dict) -> bool:
     """NIS needs D: the model's own, or a separate one."""
     return bool(config.eval.nis and (config.eval.d_workdir
-                                     or trainer.model_config(config, metadata).interactiveness))
+                                     or train_step.model_config(config, metadata).interactiveness))
 
 
 def inference_options(config) -> dict:
@@ -136,7 +136,7 @@ def present_classes_table(result: hico_det.HicoDetResult, gt: hico_det.HicoGroun
 
 def _score_test_split(config, workdir: str, dataset: str) -> tuple[ip.DatasetInfo, int, list[dict]]:
     """(dataset info, checkpoint step, per-image scored pairs) of the workdir's checkpoint."""
-    mesh = trainer.make_mesh()
+    mesh = train_step.make_mesh()
     info, parts, params, stats, step = load_checkpoint(config, workdir, NamedSharding(mesh, P()))
     if info.metadata["dataset"] != dataset:
         raise ValueError(f"{config.data.dir}: a {info.metadata['dataset']} dataset, not {dataset}")

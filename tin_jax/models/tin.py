@@ -6,7 +6,10 @@ Shapes are fixed for jit: a batch is B images, each with P pair slots (``pair_ma
 marks real pairs); the first ``num_pos`` pairs of an image are positives (training).
 Everything the original computes for a subset of rows (the object stream only for
 positives, attention only for positives on V-COCO) is computed for all rows here and
-masked in the loss, which gives the same values for the rows that matter.
+masked in the loss, which gives the same values for the rows that matter; the one
+exception is the object stream in training (``positive_rows``), the largest saving.
+The attended context is computed in a cheaper but exactly equivalent order
+(``attended_mean``).
 
 Layer names follow the original graph (``lib/networks/TIN_HICO.py``, ``TIN_VCOCO.py``),
 so released checkpoints map one to one (``tin_jax.checkpoints``).
@@ -138,17 +141,28 @@ class TIN(nnx.Module):
         out = block(crops.reshape((b * p,) + crops.shape[2:]))
         return out.mean(axis=(1, 2)).reshape(b, p, -1)  # fc7: (B, P, 2048)
 
-    def _context(self, attention, instance, head_phi, head_g, valid):
-        """fc7_SH / fc7_SO: bottleneck(head_g * att), averaged over the valid positions."""
+    def _object_rows(self, p, positive, positive_rows):
+        """How many leading pair slots need object features (see ``positive_rows``)."""
+        cfg = self.cfg
+        if positive_rows is None or positive is None or not cfg.d_negative_copy or cfg.part_level:
+            return p
+        return min(positive_rows, p)
+
+    def _context_map(self, head_g):
+        """What ``_context`` reads per image: ``W head_g``, the bottleneck kernel applied once."""
+        kernel = self.bottleneck.kernel[...][0, 0].astype(head_g.dtype)  # (512, 1024)
+        return jnp.einsum("bhwc,cd->bhwd", head_g, kernel)
+
+    def _context(self, attention, instance, head_phi, context_map, valid):
+        """fc7_SH / fc7_SO: ``mean_valid(relu(bottleneck(head_g * att)))``, computed as
+        ``attended_mean(att, W head_g, bias)`` (see there)."""
         att = attention(instance, head_phi, valid)  # (B, P, h, w)
-        x = head_g[:, None] * att[..., None].astype(head_g.dtype)
-        x = jax.nn.relu(self.bottleneck(x))  # (B, P, h, w, 1024)
-        m = valid[:, None, :, :, None].astype(x.dtype)
-        count = valid.sum(axis=(1, 2)).astype(jnp.float32)[:, None, None]
-        return (x * m).sum(axis=(2, 3)).astype(jnp.float32) / count
+        bias = self.bottleneck.bias[...].astype(context_map.dtype)
+        return attended_mean(att, context_map, bias, valid)
 
     def __call__(self, image, image_hw, human_boxes, object_boxes, patterns, *,
-                 part_boxes=None, positive=None, train: bool = False) -> dict[str, jax.Array]:
+                 part_boxes=None, positive=None, positive_rows: int | None = None,
+                 train: bool = False) -> dict[str, jax.Array]:
         """Logits of every head: ``H``, ``O``, ``sp`` (with the HOI classifier), ``binary``
         (with D) and ``binary_part`` (part level: the per-part D logits' max over parts).
 
@@ -169,14 +183,17 @@ class TIN(nnx.Module):
         feature_hw = -(-image_hw // 16)
         head = self.backbone.image_to_head(image, image_hw)  # (B, h, w, 1024)
         valid = mask_padding(jnp.ones(head.shape[:3] + (1,), bool), feature_hw)[..., 0]
+        p = human_boxes.shape[1]
+        object_rows = self._object_rows(p, positive, positive_rows)
         fc7_H = self._res5(self.backbone.block4, head, human_boxes, feature_hw)
-        fc7_O = self._res5(self.block5, head, object_boxes, feature_hw)
+        fc7_O = self._res5(self.block5, head, object_boxes[:, :object_rows], feature_hw)
         sp = self.sp(patterns[..., 0:2].astype(cfg.dtype or jnp.float32))  # (B, P, 5408)
         head_phi = jax.nn.relu(self.head_phi(head))
-        head_g = jax.nn.relu(self.head_g(head))
-        fc7_SH = self._context(self.Att_H, fc7_H, head_phi, head_g, valid)
-        fc7_SO = self._context(self.Att_O, fc7_O, head_phi, head_g, valid)
-        fc7_H, fc7_O = fc7_H.astype(jnp.float32), fc7_O.astype(jnp.float32)
+        context_map = self._context_map(jax.nn.relu(self.head_g(head)))
+        fc7_SH = self._context(self.Att_H, fc7_H, head_phi, context_map, valid)
+        fc7_SO = self._context(self.Att_O, fc7_O, head_phi, context_map, valid)
+        pad = lambda x: jnp.pad(x.astype(jnp.float32), ((0, 0), (0, p - object_rows), (0, 0)))
+        fc7_H, fc7_O, fc7_SO = fc7_H.astype(jnp.float32), pad(fc7_O), pad(fc7_SO)
 
         out = {}
         if cfg.hoi_classifier:
@@ -216,6 +233,30 @@ class TIN(nnx.Module):
             f2 = jnp.where(positive[..., None], f2, f1)
         f = drop(jax.nn.relu(self.fc9_binary(jnp.concatenate([f1, f2], -1))))
         return self.cls_score_binary(f)
+
+
+@jax.checkpoint
+def attended_mean(att: jax.Array, head_w: jax.Array, bias: jax.Array, valid: jax.Array) -> jax.Array:
+    """iCAN's attended context ``mean_valid(relu(conv1x1(head_g * att)))`` per pair, exactly.
+
+    The original multiplies ``head_g`` by each pair's attention, then runs the 1x1 conv
+    (512 -> 1024) over every position, per pair: P * h * w * 512 * 1024 multiply-adds, as
+    much as the whole backbone at 80 pairs. The attention is one scalar per position, so
+    ``W (a g) + b = a (W g) + b``: ``W g`` (``head_w``) is computed once per image and
+    each pair only scales it. ``jax.checkpoint`` keeps the (B, P, h, w, 1024) values out of
+    the saved residuals (the backward recomputes them elementwise).
+
+    Args:
+      att: (B, P, h, w) float32 attention, zero on padded positions.
+      head_w: (B, h, w, C) ``W head_g``; bias: (C,).
+      valid: (B, h, w) bool, the unpadded positions.
+    Returns:
+      (B, P, C) float32.
+    """
+    x = jax.nn.relu(head_w[:, None] * att[..., None].astype(head_w.dtype) + bias)
+    x = jnp.where(valid[:, None, :, :, None], x, 0)
+    count = valid.sum(axis=(1, 2)).astype(jnp.float32)[:, None, None]
+    return x.sum(axis=(2, 3), dtype=jnp.float32) / count
 
 
 def hoi_scores(logits: dict[str, jax.Array]) -> jax.Array:
