@@ -209,6 +209,52 @@ def test_predict_scores_equal_a_direct_computation(tiny, hico_dir):
             assert np.all(png == rgb, axis=-1).sum() > 50, (name, rgb)
 
 
+@pytest.mark.xdist_group("predict")
+def test_predict_takes_d_from_config_eval_d_workdir(tiny, tmp_path):
+    """``config.eval.d_workdir`` (as in evaluate.py): HOI scores from the checkpoint, D's scores
+    (interactiveness and NIS) from the other workdir's model."""
+    import jax
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from tin_jax import trainer
+    from tin_jax.models.resnet import FrozenStat
+    graphdef, p_state, stats, rest = nnx.split(tiny.model, nnx.Param, FrozenStat, ...)
+    d_params = jax.tree_util.tree_map_with_path(  # the same network with another D
+        lambda p, x: x + 0.3 * jnp.sign(x) if "binary" in jax.tree_util.keystr(p) else x,
+        nnx.to_pure_dict(p_state))
+    other = tmp_path / "other_d"
+    mngr = trainer.checkpoint_manager(str(other), tiny.config)
+    trainer.save(mngr, dict(params=d_params, stats=nnx.to_pure_dict(stats),
+                            step=jnp.asarray(1, jnp.int32)), tiny.config)
+    mngr.wait_until_finished()
+    with open(other / "config.json", "w") as f:
+        json.dump({"model": tiny.config.model.to_dict(), "seed": tiny.config.seed}, f)
+    d_state = jax.tree.map(lambda x: x, p_state)
+    nnx.replace_by_pure_dict(d_state, d_params)
+    other_model = nnx.merge(graphdef, d_state, stats, rest)
+
+    config = tiny.config.copy_and_resolve_references()
+    config.eval.d_workdir = str(other)
+    predict.predict(config, str(tiny.work), [str(tiny.root / "dets.json")], str(tmp_path / "out"))
+    got = json.load(open(tmp_path / "out" / "predictions.json"))[0]
+    assert os.path.basename(got["image"]) == "a.png"
+    inputs = _pair_inputs(str(tiny.root), ENTRY_A, PAIRS_A)
+    own_d = _sigmoid(tiny.model(*inputs, train=False)["binary"][0])
+    other_d = _sigmoid(other_model(*inputs, train=False)["binary"][0])
+    assert np.abs(own_d - other_d).max() > 1e-2  # the two Ds differ
+    np.testing.assert_allclose([p["interactiveness"] for p in got["pairs"]], other_d, rtol=1e-3)
+    logits = tiny.model(*inputs, train=False)
+    s = _sigmoid(logits["sp"][0]) * (_sigmoid(logits["H"][0]) + _sigmoid(logits["O"][0]))
+    dets = _detections(ENTRY_A)
+    expected = _expected([dets[o][2] for _, o in PAIRS_A],
+                         [(dets[h][1], dets[o][1]) for h, o in PAIRS_A], s, other_d, fallback=False)
+    scores = {(t["pair"], t["hoi"]): t["score"] for t in got["triplets"]}
+    assert scores.keys() == expected.keys()
+    keys = sorted(expected)
+    np.testing.assert_allclose([scores[k] for k in keys], [expected[k] for k in keys], rtol=1e-3)
+
+
 def test_nis_and_lis_by_hand():
     """Three pairs: D says non-interactive for the person (its own thresholds 0.85 / 0.05) and
     the car, not for the cup; on a fallback image nothing is suppressed."""

@@ -211,3 +211,25 @@ def test_object_stream_on_positive_rows_only_changes_nothing_that_is_read(name):
         scale = float(jnp.abs(a).max())
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), atol=1e-5 * scale + 1e-9,
                                    err_msg=jax.tree_util.keystr(path))
+
+
+def test_bfloat16_training_call_stays_close_to_float32():
+    """``dtype=bfloat16`` through the training call (attended context, object rows cut):
+    finite gradients, logits within bf16 rounding of the float32 model's."""
+    kw = dict(dropout_fc=0.0, dropout_attention=0.0, dropout_binary=0.0)
+    models = [_random_stats(TIN(_tiny(dtype=dt, **kw), rngs=nnx.Rngs(0, dropout=1)), 7)
+              for dt in (None, jnp.bfloat16)]
+    image, hw, hb, ob, pat = _inputs(np.random.default_rng(3), P=8)
+    positive = jnp.arange(8)[None] < jnp.array([[3], [2]])
+    outs = [m(image, hw, hb, ob, pat, positive=positive, positive_rows=4, train=True) for m in models]
+    for k in outs[0]:  # logits within a few bf16 roundings (2^-8) of their scale
+        assert outs[1][k].dtype == jnp.float32
+        scale = float(jnp.abs(outs[0][k]).max())
+        np.testing.assert_allclose(outs[1][k], outs[0][k], atol=0.03 * scale, err_msg=k)
+    batch = dict(labels=jnp.zeros((2, 8, 600)).at[:, :3, 1].set(1), binary=jnp.stack(
+        [positive, ~positive], -1).astype(jnp.float32), pair_mask=jnp.ones((2, 8)),
+        num_pos=jnp.array([3, 2]))
+    grads = nnx.grad(lambda m: losses.hico_loss(
+        m(image, hw, hb, ob, pat, positive=positive, positive_rows=4, train=True), batch,
+        np.ones(600, np.float32))[0])(models[1])
+    assert all(np.isfinite(np.asarray(g, np.float32)).all() for g in jax.tree.leaves(grads))

@@ -341,10 +341,10 @@ def predict(config, workdir: str, detection_files: Sequence[str], out_dir: str, 
     items = [pair_item(d, e.human_thresh if human_thresh is None else human_thresh,
                        e.object_thresh if object_thresh is None else object_thresh, e.fallback)
              for d in dets]
-    results = inference.run_items(
-        run.predict_fn(parts, params, stats), items, mesh=mesh, **run.inference_options(config))
+    results = inference.run_items(run.scoring_fn(config, parts, params, stats, mesh), items,
+                                  mesh=mesh, **run.inference_options(config))
     dataset = info.metadata["dataset"]
-    nis = e.nis and train_step.model_config(config, info.metadata).interactiveness
+    nis = run.uses_nis(config, info.metadata)
     os.makedirs(out_dir, exist_ok=True)
     written, text = [], []
     for det, r, png in zip(dets, results, _png_names(dets)):

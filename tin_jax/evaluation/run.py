@@ -99,12 +99,17 @@ def inference_options(config) -> dict:
                 max_long_side=config.data.max_long_side or None)
 
 
+def scoring_fn(config, parts, params, stats, mesh):
+    """``predict_fn`` of a checkpoint, D's scores taken from ``config.eval.d_workdir`` when set
+    (evaluate.py and predict.py alike)."""
+    fn = predict_fn(parts, params, stats)
+    return _with_separate_d(config, fn, mesh) if config.eval.d_workdir else fn
+
+
 def run_inference(config, parts, params, stats, mesh, num_classes: int) -> list[dict]:
     """Every test image's candidate pairs and their scores (evaluate.py's forward pass)."""
     e = config.eval
-    fn = predict_fn(parts, params, stats)
-    if e.d_workdir:
-        fn = _with_separate_d(config, fn, mesh)
+    fn = scoring_fn(config, parts, params, stats, mesh)
     return inference.run(
         fn, config.data.dir, mesh=mesh,
         human_thresh=e.human_thresh, object_thresh=e.object_thresh, fallback=e.fallback,
