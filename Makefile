@@ -43,6 +43,8 @@ bench: venv
 	$(PY) benchmarks/eval.py
 	$(PY) benchmarks/model.py
 	$(PY) benchmarks/train.py
+	$(PY) benchmarks/step_cost.py
+	$(PY) benchmarks/inference.py
 	$(PY) benchmarks/optimizer_memory.py
 
 # Wheels the GPU machines lack (no network there): carry .device_wheels to run

@@ -96,7 +96,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval.lis = True  # low-grade instance suppression on the detection scores
     c.eval.nis = True  # non-interaction suppression with D's scores
     c.eval.top_k = 19_999  # per HOI, as the original export
-    c.eval.pairs_per_slot = 32
+    c.eval.pairs_per_slot = 64  # pairs per forward-pass slot (one image each)
+    c.eval.boxes_per_slot = 16  # distinct human / object boxes per slot (0 = per-pair boxes)
     c.eval.checkpoint_step = 0  # 0 = latest
     c.eval.d_workdir = ""  # NIS with D from this other workdir's model (e.g. configs/rcd3.py)
     # V-COCO (Vcoco_lis_nis.py): the v-coco checkout with data/vcoco/vcoco_test.json etc.,

@@ -188,3 +188,27 @@ def test_nis_can_take_d_from_a_separate_model(hico_dir, hico_checkpoint, tmp_pat
     assert not run.uses_nis(rc_d, {"num_labels": 600, "dataset": "hico"})
     rc_d.eval.d_workdir = str(other)
     assert run.uses_nis(rc_d, {"num_labels": 600, "dataset": "hico"})
+
+
+def test_slots_cover_every_pair_once_within_the_box_caps():
+    from tin_jax import inference
+    rng = np.random.default_rng(0)
+    items = []
+    for _ in range(30):  # humans x objects products, with repeats and a few odd pairs
+        nh, no = rng.integers(1, 9), rng.integers(1, 40)
+        humans, objects = rng.uniform(0, 100, (nh, 4)), rng.uniform(0, 100, (no, 4))
+        hi, oi = np.meshgrid(np.arange(nh), np.arange(no), indexing="ij")
+        keep = rng.random(hi.size) < 0.9
+        items.append(inference.PairItem(b"", 1, 1, humans[hi.ravel()[keep]], objects[oi.ravel()[keep]],
+                                        [None] * int(keep.sum())))
+    items.append(inference.PairItem(b"", 1, 1, np.zeros((0, 4)), np.zeros((0, 4)), []))
+    for pairs, boxes in ((64, 16), (32, 4), (5, 0)):
+        slots = inference._slots(items, pairs, boxes)  # pylint: disable=protected-access
+        for i, item in enumerate(items):
+            got = np.sort(np.concatenate([idx for j, idx in slots if j == i] or [np.zeros(0, int)]))
+            np.testing.assert_array_equal(got, np.arange(len(item.human_boxes)))
+        for i, idx in slots:
+            assert 0 < len(idx) <= pairs
+            if boxes:
+                for b in (items[i].human_boxes[idx], items[i].object_boxes[idx]):
+                    assert len(np.unique(b, axis=0)) <= boxes

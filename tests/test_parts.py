@@ -243,11 +243,14 @@ def test_inference_feeds_part_boxes(hico_dir):
     n = len(item.human_boxes)
     no_pose = inference.PairItem(item.encoded, item.height, item.width, item.human_boxes,
                                  item.object_boxes, [None] * n)
-    echo = lambda image, hw, hb, ob, pat, pb: dict(hb=hb, pb=pb)
-    got = inference.run_items(echo, [item, no_pose], mesh=train_step.make_mesh(), max_long_side=96,
-                              buckets=((96, 96),))
+    echo = lambda image, hw, hb, ob, pat, pb, hi, oi: dict(hb=hb if hi is None else jnp.take_along_axis(
+        hb, hi[..., None], axis=1), pb=pb)
     scale = min(1.0, 96 / max(item.height, item.width))
     assert any(p is not None for p in item.poses)
-    np.testing.assert_allclose(got[0]["pb"], parts.part_boxes_of(item.human_boxes, item.poses) * scale,
-                               rtol=1e-6)
-    np.testing.assert_allclose(got[1]["pb"], np.repeat(got[1]["hb"][:, None], 10, axis=1), rtol=1e-6)
+    for boxes_per_slot in (0, 2):  # per-pair boxes, and tables of distinct boxes
+        got = inference.run_items(echo, [item, no_pose], mesh=train_step.make_mesh(), max_long_side=96,
+                                  buckets=((96, 96),), boxes_per_slot=boxes_per_slot)
+        np.testing.assert_allclose(got[0]["hb"], item.human_boxes * scale, rtol=1e-6)
+        np.testing.assert_allclose(got[0]["pb"], parts.part_boxes_of(item.human_boxes, item.poses) * scale,
+                                   rtol=1e-6)
+        np.testing.assert_allclose(got[1]["pb"], np.repeat(got[1]["hb"][:, None], 10, axis=1), rtol=1e-6)

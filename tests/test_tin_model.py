@@ -233,3 +233,24 @@ def test_bfloat16_training_call_stays_close_to_float32():
         m(image, hw, hb, ob, pat, positive=positive, positive_rows=4, train=True), batch,
         np.ones(600, np.float32))[0])(models[1])
     assert all(np.isfinite(np.asarray(g, np.float32)).all() for g in jax.tree.leaves(grads))
+
+
+@pytest.mark.parametrize("name", ["default_hico", "vcoco", "part_level"])
+def test_distinct_box_tables_give_the_per_pair_outputs(name):
+    """Inference with each slot's distinct boxes + per-pair indices equals the per-pair call."""
+    kw = dict(VARIANTS.get(name, {}), **({"part_level": True} if name == "part_level" else {}))
+    model = _random_stats(TIN(_tiny(**kw), rngs=nnx.Rngs(0, dropout=1)), 5)
+    image, hw, hb, ob, pat = _inputs(np.random.default_rng(6), P=4)
+    rng = np.random.default_rng(7)
+    human_index = jnp.asarray(rng.integers(0, 4, size=(2, 9)), jnp.int32)  # 9 pairs over 4 + 4 boxes
+    object_index = jnp.asarray(rng.integers(0, 4, size=(2, 9)), jnp.int32)
+    patterns = jnp.asarray((rng.integers(0, 21, size=(2, 9, 64, 64, 3)) / 20).astype(np.float32))
+    take = lambda x, i: jnp.take_along_axis(x, i[..., None], axis=1)
+    per_pair = model(image, hw, take(hb, human_index), take(ob, object_index), patterns)
+    tables = model(image, hw, hb, ob, patterns, human_index=human_index, object_index=object_index)
+    assert per_pair.keys() == tables.keys()
+    for k in per_pair:
+        scale = float(jnp.abs(per_pair[k]).max())
+        np.testing.assert_allclose(tables[k], per_pair[k], rtol=0, atol=1e-5 * scale, err_msg=k)
+    with pytest.raises(ValueError, match="together"):
+        model(image, hw, hb, ob, patterns, human_index=human_index)

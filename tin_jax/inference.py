@@ -5,7 +5,10 @@ humans above ``human_thresh``, objects (humans included) above ``object_thresh``
 the top-4 x top-4 fallback for images with none), their interaction patterns from
 the human's pose, then one forward pass for many pairs at once (the original ran
 one pair per pass; the network treats pairs independently, so the scores are the
-same). Images with more pairs than ``pairs_per_slot`` use several slots.
+same). Images with more pairs than ``pairs_per_slot`` use several slots. With
+``boxes_per_slot`` a slot carries its distinct human and object boxes (at most that many
+each) and every pair's index into them: a test image pairs each human with each object,
+so the res5 crops and attention contexts run once per box, not twice per pair.
 
 Multi-host: every host builds the same list of slots from the records (detections
 only, no image decoding), so every host knows the whole schedule. Global batch ``t``
@@ -123,44 +126,82 @@ def _decode(item: PairItem, max_long_side: int | None) -> np.ndarray:
     return image
 
 
-def _slots(items: Sequence[PairItem], pairs_per_slot: int) -> list[tuple[int, int, int]]:
-    """(item, first pair, end pair) of every slot; an image without pairs gets none."""
+def _distinct(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(table, index): the distinct rows of ``boxes`` in order of first appearance, and
+    each row's position in that table (``table[index] == boxes``)."""
+    if not len(boxes):
+        return boxes[:0], np.zeros((0,), np.int32)
+    _, first, inverse = np.unique(boxes, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return boxes[np.sort(first)], rank[inverse.reshape(-1)].astype(np.int32)
+
+
+def _slots(items: Sequence[PairItem], pairs_per_slot: int,
+           boxes_per_slot: int = 0) -> list[tuple[int, np.ndarray]]:
+    """(item, its pair indices) of every slot; an image without pairs gets none.
+
+    Without ``boxes_per_slot``: consecutive runs of ``pairs_per_slot`` pairs. With it, a
+    slot holds at most that many distinct human boxes and as many distinct object boxes:
+    the objects are cut into blocks of ``boxes_per_slot`` (first appearance order), and
+    each block's pairs are packed by human, so a humans x objects product fills slots
+    (e.g. 64 pairs = 4 humans x 16 objects: 20 res5 crops instead of 128)."""
     out = []
     for i, item in enumerate(items):
         n = len(item.human_boxes)
-        out.extend((i, lo, min(lo + pairs_per_slot, n)) for lo in range(0, n, pairs_per_slot))
+        if not boxes_per_slot:
+            out.extend((i, np.arange(lo, min(lo + pairs_per_slot, n)))
+                       for lo in range(0, n, pairs_per_slot))
+            continue
+        h, o = _distinct(item.human_boxes)[1], _distinct(item.object_boxes)[1]
+        for block in range(0, int(o.max()) + 1 if n else 0, boxes_per_slot):
+            members = np.nonzero((o >= block) & (o < block + boxes_per_slot))[0]
+            start, humans = 0, set()
+            for j, pair in enumerate(members):
+                if j - start == pairs_per_slot or (h[pair] not in humans and len(humans) == boxes_per_slot):
+                    out.append((i, members[start:j]))
+                    start, humans = j, set()
+                humans.add(h[pair])
+            out.append((i, members[start:]))
     return out
 
 
 def run_items(model_fn: Callable[..., dict], items: Sequence[PairItem], *, mesh,
-              pairs_per_slot: int = 32, slots_per_device: int = 1, buckets=encoding.DEFAULT_BUCKETS,
+              pairs_per_slot: int = 32, boxes_per_slot: int = 0, slots_per_device: int = 1,
+              buckets=encoding.DEFAULT_BUCKETS,
               max_long_side: int | None = None) -> list[dict[str, np.ndarray]]:
     """Per item, the concatenated per-pair outputs of ``model_fn``.
 
-    ``model_fn(image, image_hw, human_boxes, object_boxes, patterns, part_boxes)`` returns
-    a dict of (B, P, ...) arrays; the batch of slots is sharded over ``mesh``'s data axis.
+    ``model_fn(image, image_hw, human_boxes, object_boxes, patterns, part_boxes, human_index,
+    object_index)`` returns a dict of (B, P, ...) arrays; the batch of slots is sharded over
+    ``mesh``'s data axis. With ``boxes_per_slot`` the boxes come as each slot's distinct
+    boxes (B, boxes_per_slot, 4) and the indices (B, P) map pairs to them (``TIN``'s
+    ``human_index``); without, the boxes are per pair and the indices None.
     """
     data_sh, repl = NamedSharding(mesh, P("data")), NamedSharding(mesh, P())
     fn = jax.jit(model_fn, out_shardings=repl)  # every host gets every slot's outputs
     local = slots_per_device * len(mesh.local_devices)
     glob = slots_per_device * mesh.size
     first = jax.process_index() * local
-    slots = _slots(items, pairs_per_slot)
+    slots = _slots(items, pairs_per_slot, boxes_per_slot)
+    rows = boxes_per_slot or pairs_per_slot  # box rows per slot
     sizes = [_network_size(it, max_long_side) for it in items]
     outputs: list[dict[str, list]] = [{} for _ in items]
     cache: dict[int, np.ndarray] = {}
     for t in range(-(-len(slots) // glob)):
         batch = slots[t * glob:(t + 1) * glob]
         # the bucket is a function of the whole global batch, known on every host
-        H, W = encoding.bucket_for(max(sizes[i][0] for i, _, _ in batch), max(sizes[i][1] for i, _, _ in batch),
+        H, W = encoding.bucket_for(max(sizes[i][0] for i, _ in batch), max(sizes[i][1] for i, _ in batch),
                              [tuple(b) for b in buckets], 256)
         img = np.zeros((local, H, W, 3), np.uint8)
         hw = np.ones((local, 2), np.int32)
-        hb = np.zeros((local, pairs_per_slot, 4), np.float32)
+        hb = np.zeros((local, rows, 4), np.float32)
         ob = np.zeros_like(hb)
+        hi_, oi_ = np.zeros((local, pairs_per_slot), np.int32), np.zeros((local, pairs_per_slot), np.int32)
         pat = np.zeros((local, pairs_per_slot, 64, 64, 3), np.float32)
         pb = np.zeros((local, pairs_per_slot, parts.NUM_PARTS, 4), np.float32)
-        for k, (i, lo, hi) in enumerate(batch[first:first + local]):
+        for k, (i, idx) in enumerate(batch[first:first + local]):
             item = items[i]
             if i not in cache:
                 cache.clear()  # slots of one image are consecutive
@@ -170,37 +211,51 @@ def run_items(model_fn: Callable[..., dict], items: Sequence[PairItem], *, mesh,
             img[k, :ih, :iw] = image
             hw[k] = (ih, iw)
             scale = _scale(item.height, item.width, max_long_side)
-            hb[k, :hi - lo] = item.human_boxes[lo:hi] * scale
-            ob[k, :hi - lo] = item.object_boxes[lo:hi] * scale
-            pat[k, :hi - lo] = spatial.interaction_patterns(
-                np.asarray(item.human_boxes[lo:hi], np.float64),
-                np.asarray(item.object_boxes[lo:hi], np.float64), item.poses[lo:hi])
-            pb[k, :hi - lo] = scale * parts.part_boxes_of(item.human_boxes[lo:hi],
-                                                          item.poses[lo:hi])
+            m = len(idx)
+            human, obj = np.asarray(item.human_boxes)[idx], np.asarray(item.object_boxes)[idx]
+            poses = [item.poses[j] for j in idx]
+            if boxes_per_slot:
+                for boxes, table, index in ((human, hb, hi_), (obj, ob, oi_)):
+                    distinct, index[k, :m] = _distinct(boxes)
+                    table[k, :len(distinct)] = distinct * scale
+            else:
+                hb[k, :m] = human * scale
+                ob[k, :m] = obj * scale
+            pat[k, :m] = spatial.interaction_patterns(np.asarray(human, np.float64),
+                                                      np.asarray(obj, np.float64), poses)
+            pb[k, :m] = scale * parts.part_boxes_of(human, poses)
         put = lambda x: jax.make_array_from_process_local_data(data_sh, x)
         image = encoding.normalize_image(put(img), put(hw), xp=jax.numpy)
-        got = jax.device_get(fn(image, put(hw), put(hb), put(ob), put(pat), put(pb)))
-        for k, (i, lo, hi) in enumerate(batch):
+        index = (put(hi_), put(oi_)) if boxes_per_slot else (None, None)
+        got = jax.device_get(fn(image, put(hw), put(hb), put(ob), put(pat), put(pb), *index))
+        for k, (i, idx) in enumerate(batch):
             for name, value in got.items():
-                outputs[i].setdefault(name, []).append(value[k, :hi - lo])
-    return [_concatenate(o, item) for o, item in zip(outputs, items)]
+                outputs[i].setdefault(name, []).append((idx, value[k, :len(idx)]))
+    return [_assemble(o, item) for o, item in zip(outputs, items)]
 
 
-def _concatenate(outputs: dict[str, list], item: PairItem) -> dict[str, np.ndarray]:
+def _assemble(outputs: dict[str, list], item: PairItem) -> dict[str, np.ndarray]:
+    """The item's meta plus every output in pair order (slots may hold any pair subset)."""
     out = dict(item.meta)
-    out.update({k: np.concatenate(v) for k, v in outputs.items()})
+    n = len(item.human_boxes)
+    for name, pieces in outputs.items():
+        value = np.zeros((n,) + pieces[0][1].shape[1:], pieces[0][1].dtype)
+        for idx, v in pieces:
+            value[idx] = v
+        out[name] = value
     return out
 
 
 def run(model_fn, data_dir: str, *, mesh, human_thresh: float, object_thresh: float,
-        pairs_per_slot: int = 32, slots_per_device: int = 1, buckets=encoding.DEFAULT_BUCKETS,
+        pairs_per_slot: int = 32, boxes_per_slot: int = 0, slots_per_device: int = 1,
+        buckets=encoding.DEFAULT_BUCKETS,
         max_long_side: int | None = None, fallback: str = "fixed",
         empty: dict[str, tuple] | None = None) -> list[dict]:
     """One dict per test image: ``test_items``' meta plus the per-pair model outputs
     (``empty`` gives the trailing shapes for images without pairs, e.g. ``{'binary': (2,)}``)."""
     items = test_items(data_dir, human_thresh, object_thresh, fallback)
     results = run_items(model_fn, items, mesh=mesh, pairs_per_slot=pairs_per_slot,
-                        slots_per_device=slots_per_device, buckets=buckets, max_long_side=max_long_side)
+                        boxes_per_slot=boxes_per_slot, slots_per_device=slots_per_device, buckets=buckets, max_long_side=max_long_side)
     for r in results:
         for name, shape in (empty or {}).items():
             r.setdefault(name, np.zeros((0,) + tuple(shape), np.float32))

@@ -39,11 +39,12 @@ def predict_fn(parts, params, stats):
     for the object-less actions; the original ran a separate human-only pass for it).
     A D-only model (TPAMI's part-level D, configs/rcd3.py) gives zero HOI and human scores."""
     @jax.jit
-    def fn(image, image_hw, human_boxes, object_boxes, patterns, part_boxes):
+    def fn(image, image_hw, human_boxes, object_boxes, patterns, part_boxes, human_index=None,
+           object_index=None):
         model = parts.merge(params, stats)
         logits = model(image, image_hw, human_boxes, object_boxes, patterns, part_boxes=part_boxes,
-                       train=False)
-        zeros = lambda c: jnp.zeros(human_boxes.shape[:2] + (c,), jnp.float32)
+                       human_index=human_index, object_index=object_index, train=False)
+        zeros = lambda c: jnp.zeros(patterns.shape[:2] + (c,), jnp.float32)
         binary = jax.nn.sigmoid(logits["binary"]) if "binary" in logits else zeros(2)
         if "sp" not in logits:
             c = model.cfg.num_classes
@@ -94,7 +95,7 @@ def uses_nis(config, metadata: dict) -> bool:
 def inference_options(config) -> dict:
     """Slot size, image buckets and resize of every forward pass over pairs (evaluate.py,
     predict.py, python -m tin_jax.nis): the same as training's."""
-    return dict(pairs_per_slot=config.eval.pairs_per_slot,
+    return dict(pairs_per_slot=config.eval.pairs_per_slot, boxes_per_slot=config.eval.boxes_per_slot,
                 buckets=tuple(tuple(b) for b in config.data.image_buckets),
                 max_long_side=config.data.max_long_side or None)
 

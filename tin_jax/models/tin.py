@@ -162,20 +162,35 @@ class TIN(nnx.Module):
 
     def __call__(self, image, image_hw, human_boxes, object_boxes, patterns, *,
                  part_boxes=None, positive=None, positive_rows: int | None = None,
-                 train: bool = False) -> dict[str, jax.Array]:
+                 human_index=None, object_index=None, train: bool = False) -> dict[str, jax.Array]:
         """Logits of every head: ``H``, ``O``, ``sp`` (with the HOI classifier), ``binary``
         (with D) and ``binary_part`` (part level: the per-part D logits' max over parts).
 
         Args:
           image: (B, H, W, 3) float, BGR minus means, zero outside ``image_hw``.
           image_hw: (B, 2) int, the unpadded image sizes.
-          human_boxes, object_boxes: (B, P, 4) image pixels ``[x1, y1, x2, y2]``.
+          human_boxes, object_boxes: (B, P, 4) image pixels ``[x1, y1, x2, y2]`` (see
+            ``human_index`` for the distinct-box form).
           patterns: (B, P, 64, 64, 3) float interaction patterns.
           part_boxes: (B, P, 10, 4) the humans' body-part boxes (``tin_jax.data.parts``),
             read by the part level only. None = every part is the whole human box (the
             original's rule for a human without pose).
           positive: (B, P) bool, rows that are positives (D's negative-copy trick in
             training). None (test time) = every row uses its own object branch.
+          positive_rows: a bound the caller guarantees: ``positive`` is False beyond the
+            first ``positive_rows`` pair slots (the pipeline puts at most pos_augment +
+            chunk_size positives first). With ``positive``, D's negative-copy trick and no
+            part level, nothing reads a negative's object features (the O / HO losses take
+            positives, D copies branch 1), so the object stream (res5 + attention) runs on
+            those rows only, as the original crops objects of positives only; the other
+            rows' object features are zeros. None = every row.
+          human_index, object_index: (B, P) int, inference over distinct boxes: then
+            ``human_boxes`` (B, U, 4) and ``object_boxes`` (B, V, 4) hold each slot's
+            distinct boxes, and pair p reads rows ``human_index[:, p]`` and
+            ``object_index[:, p]``. The res5 features and the attended contexts depend on
+            one box alone, so they are computed once per distinct box (a test image pairs
+            every human with every object); patterns, part boxes and the heads stay per
+            pair. Both or neither; not in training.
           train: dropout on.
         """
         cfg = self.cfg
@@ -183,7 +198,9 @@ class TIN(nnx.Module):
         feature_hw = -(-image_hw // 16)
         head = self.backbone.image_to_head(image, image_hw)  # (B, h, w, 1024)
         valid = mask_padding(jnp.ones(head.shape[:3] + (1,), bool), feature_hw)[..., 0]
-        p = human_boxes.shape[1]
+        if (human_index is None) != (object_index is None) or (human_index is not None and train):
+            raise ValueError("human_index and object_index go together, at inference only")
+        p = patterns.shape[1]
         object_rows = self._object_rows(p, positive, positive_rows)
         fc7_H = self._res5(self.backbone.block4, head, human_boxes, feature_hw)
         fc7_O = self._res5(self.block5, head, object_boxes[:, :object_rows], feature_hw)
@@ -192,8 +209,15 @@ class TIN(nnx.Module):
         context_map = self._context_map(jax.nn.relu(self.head_g(head)))
         fc7_SH = self._context(self.Att_H, fc7_H, head_phi, context_map, valid)
         fc7_SO = self._context(self.Att_O, fc7_O, head_phi, context_map, valid)
-        pad = lambda x: jnp.pad(x.astype(jnp.float32), ((0, 0), (0, p - object_rows), (0, 0)))
-        fc7_H, fc7_O, fc7_SO = fc7_H.astype(jnp.float32), pad(fc7_O), pad(fc7_SO)
+        f32 = lambda x: x.astype(jnp.float32)
+        if human_index is not None:  # distinct boxes -> pairs
+            take = lambda x, i: jnp.take_along_axis(x, i[..., None], axis=1)
+            fc7_H, fc7_SH = f32(take(fc7_H, human_index)), take(fc7_SH, human_index)
+            fc7_O, fc7_SO = f32(take(fc7_O, object_index)), take(fc7_SO, object_index)
+            human_boxes = take(human_boxes, human_index)  # the part level's no-pose default
+        else:
+            pad = lambda x: jnp.pad(f32(x), ((0, 0), (0, p - object_rows), (0, 0)))
+            fc7_H, fc7_O, fc7_SO = f32(fc7_H), pad(fc7_O), pad(fc7_SO)
 
         out = {}
         if cfg.hoi_classifier:
