@@ -200,7 +200,7 @@ def test_part_loss_matches_original():
 
 
 def test_training_batch_carries_part_boxes(hico_dir):
-    cfg = ip.PipelineConfig(data_dir=hico_dir, seed=5, shuffle=False)
+    cfg = ip.PipelineConfig(data_dir=hico_dir, seed=5, shuffle=False, part_boxes=True)
     records = {r.image_id: r for r, _ in ip.iterate_records(hico_dir, "train")}
     ds, facts = ip.train_dataset(cfg)
     small, _ = ip.train_dataset(dataclasses.replace(cfg, max_long_side=96))

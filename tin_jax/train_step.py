@@ -137,7 +137,7 @@ def make_train_step(parts: ModelParts, tx, schedule, weights, config, dataset: s
             model = parts.merge(optim.stop_frozen_gradients(params, frozen), state["stats"])
             nnx.reseed(model, dropout=jax.random.fold_in(jax.random.key(seed), step))
             logits = model(image, batch["image_hw"], batch["human_boxes"], batch["object_boxes"],
-                           patterns, part_boxes=batch["part_boxes"], positive=positive,
+                           patterns, part_boxes=batch.get("part_boxes"), positive=positive,
                            positive_rows=positive_rows, train=True)
             if source:
                 return losses.binary_loss(logits, batch, weights["binary"])

@@ -214,7 +214,8 @@ def pipeline_config(config, data_dir: str) -> ip.PipelineConfig:
         data_dir=data_dir, local_batch_size=config.data.batch_per_device * jax.local_device_count(),
         seed=config.seed, shuffle=config.data.shuffle, shuffle_buffer=config.data.shuffle_buffer,
         image_buckets=tuple(tuple(b) for b in config.data.image_buckets),
-        max_long_side=config.data.max_long_side or None, sampling=train_step.sampling_config(config))
+        max_long_side=config.data.max_long_side or None, sampling=train_step.sampling_config(config),
+        part_boxes=bool(config.model.part_level))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -335,7 +336,8 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
             src = mix.source_of(step)
             fn, keys = (step_fn, train_step.BATCH_KEYS) if src is None else (source_fn, train_step.SOURCE_KEYS)
             local_batch = next(it if src is None else source_its[src])
-            batch = {k: jax.make_array_from_process_local_data(data_sh, local_batch[k]) for k in keys}
+            batch = {k: jax.make_array_from_process_local_data(data_sh, local_batch[k])
+                     for k in keys if k != "part_boxes" or k in local_batch}  # part level only
             state, metrics = fn(state, batch)
             log.add(step, metrics)
             if fn._cache_size() > config.compile_limit:  # pylint: disable=protected-access

@@ -47,6 +47,9 @@ class PipelineConfig:
     bucket_fallback_multiple: int = 256  # images larger than every bucket
     max_long_side: int | None = None  # None = original resolution, as TIN
     sampling: sampling.SamplingConfig = sampling.SamplingConfig()
+    # the TPAMI part level's 10 body-part boxes per pair; they double the pair sampling's
+    # cost, so only models that read them ask (``trainer.pipeline_config``)
+    part_boxes: bool = False
     num_parallel_calls: int = -1  # tf.data.AUTOTUNE
     prefetch: int = 2
 
@@ -111,13 +114,14 @@ _PAIR_KEYS = ("human_boxes", "object_boxes", "object_classes", "label_counts", "
 
 
 def sample_padded(ex: dict, chunk: int, epoch: int, height: int, width: int, seed: int,
-                  num_labels: int, cfg: sampling.SamplingConfig) -> dict[str, np.ndarray]:
+                  num_labels: int, cfg: sampling.SamplingConfig,
+                  part_boxes: bool = True) -> dict[str, np.ndarray]:
     """Numpy side of the pipeline: one chunk's pairs padded to ``cfg.max_pairs``."""
     gt = _pairs_from_arrays("gt", ex)
     neg = _pairs_from_arrays("neg", ex)
     key = [seed, epoch, int(ex["image_id"]), chunk]
     rng = np.random.default_rng(key)
-    part_rng = np.random.default_rng(key + [PART_STREAM])
+    part_rng = np.random.default_rng(key + [PART_STREAM]) if part_boxes else None
     s = sampling.sample_chunk(gt, neg, chunk, (height, width), num_labels, rng, cfg, part_rng)
     p, n = cfg.max_pairs, len(s["labels"])
     if n > p or s["num_pos"] > cfg.max_positives:  # impossible by construction; the model relies on it
@@ -154,14 +158,13 @@ def _sample_fn(cfg: PipelineConfig, num_labels: int):
         ("labels", tf.uint8, [p, num_labels]), ("person_labels", tf.uint8, [p, num_labels]),
         ("binary", tf.uint8, [p, 2]), ("patterns", tf.uint8, [p, 64, 64, 3]),
         ("pair_mask", tf.float32, [p]), ("num_pos", tf.int32, []),
-        ("part_boxes", tf.float32, [p, parts.NUM_PARTS, 4]),
-    ]
+    ] + ([("part_boxes", tf.float32, [p, parts.NUM_PARTS, 4])] if cfg.part_boxes else [])
     in_keys = [f"{pre}/{k}" for pre in ("gt", "neg") for k in _PAIR_KEYS]
 
     def np_fn(image_id, chunk, epoch, height, width, *arrays):
         ex = dict(zip(in_keys, arrays), image_id=image_id)
         s = sample_padded(ex, int(chunk), int(epoch), int(height), int(width), cfg.seed,
-                          num_labels, scfg)
+                          num_labels, scfg, cfg.part_boxes)
         return [s[k].astype(dt.as_numpy_dtype) for k, dt, _ in out_specs]
 
     def fn(elem):
@@ -183,7 +186,8 @@ def _sample_fn(cfg: PipelineConfig, num_labels: int):
             image = tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
             res["human_boxes"] *= scale
             res["object_boxes"] *= scale
-            res["part_boxes"] *= scale
+            if cfg.part_boxes:
+                res["part_boxes"] *= scale
         res["image"] = image
         res["image_hw"] = tf.shape(image)[:2]
         res["scale"] = scale
@@ -241,8 +245,8 @@ def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: in
     Each element is a dict of batched arrays with a leading ``local_batch_size``
     axis: ``image`` (B, H, W, 3) uint8 BGR padded to a bucket (see
     :func:`encoding.normalize_image`), ``image_hw`` the real size, per-pair arrays of
-    ``max_pairs`` rows with ``pair_mask`` (``part_boxes`` (B, P, 10, 4) for the part
-    model, computed for every run), and ``num_pos``. Labels are uint8 0/1
+    ``max_pairs`` rows with ``pair_mask`` (``part_boxes`` (B, P, 10, 4) with
+    ``cfg.part_boxes``), and ``num_pos``. Labels are uint8 0/1
     and ``patterns`` uint8 (see :func:`encoding.decode_patterns`): compact on the host,
     widened on the device.
     """
