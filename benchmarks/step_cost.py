@@ -41,12 +41,12 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks.model import (FULL, GPU_PEAK_TFLOPS, NUM_CLASSES, flops_of, gpu_peak,  # noqa: E402
+from benchmarks.model import (FULL, GPU_PEAK_TFLOPS, flops_of, gpu_peak,  # noqa: E402
                               make_model, synthetic_batch, time_call)
+from benchmarks.train import jitted_step  # noqa: E402
 from configs import common  # noqa: E402
-from tin_jax import optim, train_step  # noqa: E402
+from tin_jax import train_step  # noqa: E402
 from tin_jax.data import sampling  # noqa: E402
-from tin_jax.models import losses  # noqa: E402
 from tin_jax.models.resnet import mask_padding  # noqa: E402
 from tin_jax.models.tin import TIN  # noqa: E402
 
@@ -153,13 +153,7 @@ def time_train_step(name, cfg, batches, repeats, train_only, fixed_blocks):
     config.optim.train_only = train_only if name == "now" else ""
     config.optim.fixed_blocks = fixed_blocks if name == "now" else 0
     config.loss.terms = ("binary",) if train_only else ("H", "O", "sp", "binary")
-    parts, params, stats = make_model(cfg, model_cls=VARIANTS[name])
-    tx, schedule, _ = optim.make_optimizer(config.optim, params)
-    state = dict(params=params, stats=stats, opt=jax.jit(tx.init)(params),
-                 step=jnp.zeros((), jnp.int32))
-    weights = {"hoi": losses.class_weights(np.full(NUM_CLASSES, 100))}
-    step = jax.jit(train_step.make_train_step(parts, tx, schedule, weights, config, "hico"),
-                   donate_argnums=0)
+    step, state = jitted_step(cfg, config, VARIANTS[name])
     compiled = step.lower(state, batches[0]).compile()
     mem = compiled.memory_analysis()
     temp = float(getattr(mem, "temp_size_in_bytes", float("nan"))) if mem is not None else float("nan")

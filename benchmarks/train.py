@@ -37,7 +37,7 @@ from configs import common  # noqa: E402
 from tin_jax import optim, train_step  # noqa: E402
 from tin_jax.data import sampling  # noqa: E402
 from tin_jax.models import losses  # noqa: E402
-from tin_jax.models.tin import TINConfig  # noqa: E402
+from tin_jax.models.tin import TIN, TINConfig  # noqa: E402
 
 PAIRS = sampling.SamplingConfig().max_pairs  # 80
 NUM_POS = sampling.POS_AUGMENT + sampling.CHUNK_SIZE  # 20
@@ -58,16 +58,22 @@ class Row:
     loss: float
 
 
-def bench(name: str, cfg: TINConfig, bucket: tuple[int, int], batch: int, repeats: int,
-          config) -> Row:
-    """Median step time of one (model, dtype) on a few cycling random batches."""
-    parts, params, stats = make_model(cfg)
+def jitted_step(cfg: TINConfig, config, model_cls: type = TIN):
+    """(train.py's jitted HICO-DET step with the state donated, its initial state)."""
+    parts, params, stats = make_model(cfg, model_cls=model_cls)
     tx, schedule, _ = optim.make_optimizer(config.optim, params)
     state = dict(params=params, stats=stats, opt=jax.jit(tx.init)(params),
                  step=jnp.zeros((), jnp.int32))
     weights = {"hoi": losses.class_weights(np.full(NUM_CLASSES, 100))}
     step = jax.jit(train_step.make_train_step(parts, tx, schedule, weights, config, "hico"),
                    donate_argnums=0)
+    return step, state
+
+
+def bench(name: str, cfg: TINConfig, bucket: tuple[int, int], batch: int, repeats: int,
+          config) -> Row:
+    """Median step time of one (model, dtype) on a few cycling random batches."""
+    step, state = jitted_step(cfg, config)
     batches = [jax.tree.map(jnp.asarray, synthetic_batch(k, batch, bucket, PAIRS, NUM_POS))
                for k in range(3)]
     t0 = time.perf_counter()
