@@ -33,11 +33,11 @@ def main(argv):
     multihost.initialize()
     import jax  # pylint: disable=g-import-not-at-top
     from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
-    from tin_jax.evaluation import run  # pylint: disable=g-import-not-at-top
+    from tin_jax import evaluator  # pylint: disable=g-import-not-at-top
     absl_logging.set_verbosity(absl_logging.WARNING)
     from tin_jax.io.errors import DataFormatError  # pylint: disable=g-import-not-at-top
     try:
-        table = run.evaluate(FLAGS.config, FLAGS.workdir, FLAGS.out_dir)
+        table = evaluator.evaluate(FLAGS.config, FLAGS.workdir, FLAGS.out_dir)
     except (DataFormatError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -4,7 +4,7 @@
 
 A test image pairs every selected human with every selected object (humans included), so the
 same boxes recur across its pairs. Two packings of the same pairs through ``inference.run_items``
-and ``evaluation.run.predict_fn`` (the code evaluate.py runs), side by side:
+and ``evaluator.predict_fn`` (the code evaluate.py runs), side by side:
 
 - ``per-pair``: the boxes of every pair, 32 pairs per slot (``boxes_per_slot=0``; the default
   until the third session): two res5 crops per pair, the backbone once per 32 pairs;
@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks.model import FULL, flops_of, make_model  # noqa: E402
 from tin_jax import inference, train_step  # noqa: E402
-from tin_jax.evaluation import run  # noqa: E402
+from tin_jax import evaluator  # noqa: E402
 
 PACKINGS = {"per-pair": dict(pairs_per_slot=32, boxes_per_slot=0),
             "distinct": dict(pairs_per_slot=64, boxes_per_slot=16)}
@@ -72,7 +72,7 @@ def main() -> None:
     cfg = dataclasses.replace(FULL, width=args.width)
     parts, params, stats = make_model(cfg)
     mesh = train_step.make_mesh()
-    fn = run.predict_fn(parts, params, stats)
+    fn = evaluator.predict_fn(parts, params, stats)
     items = synthetic_items(args.images, args.max_humans, args.max_objects)
     pairs = sum(len(it.human_boxes) for it in items)
     device = jax.devices()[0]

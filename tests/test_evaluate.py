@@ -120,19 +120,19 @@ def test_human_score_does_not_depend_on_the_object(vcoco_dir, vcoco_checkpoint):
     from jax.sharding import NamedSharding, PartitionSpec as P
     from configs import tin_vcoco
     from tin_jax import inference, train_step
-    from tin_jax.evaluation import run
+    from tin_jax import evaluator
     config = tin_vcoco.get_config("runlocal")
     config.data.dir = vcoco_dir
     config.model.width, config.model.fc_dim, config.data.max_long_side = 4, 32, 96
     mesh = train_step.make_mesh()
-    _, parts, params, stats, _ = run.load_checkpoint(config, str(vcoco_checkpoint), NamedSharding(mesh, P()))
+    _, parts, params, stats, _ = evaluator.load_checkpoint(config, str(vcoco_checkpoint), NamedSharding(mesh, P()))
     items = inference.test_items(vcoco_dir, 0.0, 0.0, "none")
     item = next(it for it in items if len(set(it.meta["human_index"].tolist())) < len(it.human_boxes))
     h = item.meta["human_index"][0]
     rows = np.flatnonzero(item.meta["human_index"] == h)
     solo = inference.PairItem(item.encoded, item.height, item.width, item.human_boxes[rows[:1]],
                               item.human_boxes[rows[:1]], item.poses[:1])
-    got = inference.run_items(run.predict_fn(parts, params, stats), [item, solo], mesh=mesh,
+    got = inference.run_items(evaluator.predict_fn(parts, params, stats), [item, solo], mesh=mesh,
                               max_long_side=96, buckets=((96, 96),))
     pair_h = got[0]["human_scores"][rows]
     assert len(pair_h) >= 2
@@ -157,11 +157,11 @@ def test_nis_can_take_d_from_a_separate_model(hico_dir, hico_checkpoint, tmp_pat
     import jax.numpy as jnp
     from jax.sharding import NamedSharding, PartitionSpec as P
     from tin_jax import inference, train_step, trainer
-    from tin_jax.evaluation import run
+    from tin_jax import evaluator
     config = _eval_config("tin_hico", hico_dir)
     mesh = train_step.make_mesh()
     repl = NamedSharding(mesh, P())
-    _, parts, params, stats, _ = run.load_checkpoint(config, str(hico_checkpoint), repl)
+    _, parts, params, stats, _ = evaluator.load_checkpoint(config, str(hico_checkpoint), repl)
     # the other model: the same network with another D (its binary layers moved)
     other = tmp_path / "other_d"
     d_params = jax.tree_util.tree_map_with_path(
@@ -173,10 +173,10 @@ def test_nis_can_take_d_from_a_separate_model(hico_dir, hico_checkpoint, tmp_pat
 
     items = [it for it in inference.test_items(hico_dir, 0.8, 0.3)[:6] if len(it.human_boxes)]
     score = lambda fn: inference.run_items(fn, items, mesh=mesh, max_long_side=96, buckets=((160, 160),))
-    main_fn = run.predict_fn(parts, params, stats)
+    main_fn = evaluator.predict_fn(parts, params, stats)
     config.eval.d_workdir = str(other)
-    main, d_only, mixed = (score(main_fn), score(run.predict_fn(parts, d_params, stats)),
-                           score(run._with_separate_d(config, main_fn, mesh)))  # pylint: disable=protected-access
+    main, d_only, mixed = (score(main_fn), score(evaluator.predict_fn(parts, d_params, stats)),
+                           score(evaluator._with_separate_d(config, main_fn, mesh)))  # pylint: disable=protected-access
     assert sum(len(r["binary"]) for r in mixed) > 0
     for a, b, m in zip(main, d_only, mixed):
         np.testing.assert_allclose(m["hoi_scores"], a["hoi_scores"], rtol=1e-6)
@@ -185,9 +185,9 @@ def test_nis_can_take_d_from_a_separate_model(hico_dir, hico_checkpoint, tmp_pat
     # a model without D gets NIS from the separate one
     rc_d = _eval_config("rc_d", hico_dir)
     rc_d.eval.nis = True
-    assert not run.uses_nis(rc_d, {"num_labels": 600, "dataset": "hico"})
+    assert not evaluator.uses_nis(rc_d, {"num_labels": 600, "dataset": "hico"})
     rc_d.eval.d_workdir = str(other)
-    assert run.uses_nis(rc_d, {"num_labels": 600, "dataset": "hico"})
+    assert evaluator.uses_nis(rc_d, {"num_labels": 600, "dataset": "hico"})
 
 
 def test_slots_cover_every_pair_once_within_the_box_caps():

@@ -157,11 +157,11 @@ def rescore(config, workdir: str, det_dir: str, out_dir: str, *, anno_dir: str |
     import jax  # pylint: disable=g-import-not-at-top
     from jax.sharding import NamedSharding, PartitionSpec as P  # pylint: disable=g-import-not-at-top
     from tin_jax import inference, train_step  # pylint: disable=g-import-not-at-top
-    from tin_jax.evaluation import run  # pylint: disable=g-import-not-at-top
+    from tin_jax import evaluator  # pylint: disable=g-import-not-at-top
     mesh = train_step.make_mesh()
-    _, parts, params, stats, step = run.load_checkpoint(config, workdir, NamedSharding(mesh, P()))
+    _, parts, params, stats, step = evaluator.load_checkpoint(config, workdir, NamedSharding(mesh, P()))
     results = inference.run_items(
-        run.predict_fn(parts, params, stats), items, mesh=mesh, **run.inference_options(config))
+        evaluator.predict_fn(parts, params, stats), items, mesh=mesh, **evaluator.inference_options(config))
     binary = np.zeros((len(pairs.image), 2), np.float32)
     for r in results:
         binary[r["pairs"]] = r["binary"]

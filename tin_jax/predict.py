@@ -9,7 +9,7 @@ One entry per image, alone or in a list (paths relative to the JSON file)::
 Scoring is evaluate.py's, image by image. Detections are numbered humans first, then
 objects (list order); humans are also candidate objects, as in TIN. Pairs come from
 ``postprocess.select_pairs``, the forward pass from ``inference.run_items`` with
-``run.predict_fn`` (resize to ``max_long_side``, interaction patterns from the original
+``evaluator.predict_fn`` (resize to ``max_long_side``, interaction patterns from the original
 boxes). HICO-DET models then go through ``postprocess.hico_detections`` itself (LIS, NIS,
 only the HOIs of the object's class), run with one "image" per pair so that every row it
 keeps names its pair. V-COCO models give the 29 network scores per pair, before V-COCO's
@@ -335,16 +335,16 @@ def predict(config, workdir: str, detection_files: Sequence[str], out_dir: str, 
         raise ValueError("predict.py scores HOIs: the config's model has no HOI classifier (D only)")
     from jax.sharding import NamedSharding, PartitionSpec as P  # pylint: disable=g-import-not-at-top
     from tin_jax import inference, train_step  # pylint: disable=g-import-not-at-top
-    from tin_jax.evaluation import run  # pylint: disable=g-import-not-at-top
+    from tin_jax import evaluator  # pylint: disable=g-import-not-at-top
     mesh = train_step.make_mesh()
-    info, parts, params, stats, _ = run.load_checkpoint(config, workdir, NamedSharding(mesh, P()))
+    info, parts, params, stats, _ = evaluator.load_checkpoint(config, workdir, NamedSharding(mesh, P()))
     items = [pair_item(d, e.human_thresh if human_thresh is None else human_thresh,
                        e.object_thresh if object_thresh is None else object_thresh, e.fallback)
              for d in dets]
-    results = inference.run_items(run.scoring_fn(config, parts, params, stats, mesh), items,
-                                  mesh=mesh, **run.inference_options(config))
+    results = inference.run_items(evaluator.scoring_fn(config, parts, params, stats, mesh), items,
+                                  mesh=mesh, **evaluator.inference_options(config))
     dataset = info.metadata["dataset"]
-    nis = run.uses_nis(config, info.metadata)
+    nis = evaluator.uses_nis(config, info.metadata)
     os.makedirs(out_dir, exist_ok=True)
     written, text = [], []
     for det, r, png in zip(dets, results, _png_names(dets)):

@@ -1,5 +1,7 @@
-"""Scores a checkpoint on the test split: inference, TIN's post-processing, the
-official protocol, and the reports (table, JSON, per-class CSV, detection files)."""
+"""evaluate.py's core: scores a checkpoint on the test split: inference, TIN's
+post-processing, the official protocol (``tin_jax.evaluation``), and the reports (table,
+JSON, per-class CSV, detection files). Above the protocols and the post-processing, as
+``trainer`` is above the train step."""
 
 from __future__ import annotations
 
