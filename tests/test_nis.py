@@ -4,6 +4,7 @@ a direct computation (model call per image, then spec §5.2's NIS rule in numpy)
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -178,6 +179,34 @@ def _cli(*args, timeout=300):
     env = dict(os.environ, JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
     return subprocess.run([sys.executable, "-m", "tin_jax.nis", "--config", "configs/tin_hico.py:runlocal", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_d_can_come_from_config_eval_d_workdir(tiny, hico_dir, tmp_path):
+    """``--config.eval.d_workdir``: D from another workdir (here the same network with D pushed
+    to "non-interactive" for every pair), so every HOI but no_interaction is dropped."""
+    import jax.numpy as jnp
+    from jax.sharding import NamedSharding, PartitionSpec as P
+
+    from tin_jax import evaluator, train_step, trainer
+    config = tiny.config.copy_and_resolve_references()
+    _, _, params, stats, _ = evaluator.load_checkpoint(config, str(tiny.work),
+                                                       NamedSharding(train_step.make_mesh(), P()))
+    params["cls_score_binary"]["bias"] = params["cls_score_binary"]["bias"] + jnp.array([-30.0, 30.0])
+    other = tmp_path / "other_d"
+    mngr = trainer.checkpoint_manager(str(other), config)
+    trainer.save(mngr, dict(params=params, stats=stats, step=jnp.asarray(1, jnp.int32)), config)
+    mngr.wait_until_finished()
+    with open(other / "config.json", "w") as f:
+        json.dump({"model": config.model.to_dict(), "seed": config.seed}, f)
+    out = tmp_path / "out"
+    proc = _cli(f"--config.data.dir={hico_dir}", *TINY, f"--workdir={tiny.work}",
+                f"--detections={tiny.root / 'other'}", f"--out_dir={out}", f"--anno_dir={tiny.anno_dir}",
+                f"--config.eval.d_workdir={other}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    before, got = _rows(tiny.dets), _rows(hico_det.read_official_detections(out, tiny.gt))
+    kept = {k: s for k, s in before.items() if classes.HICO_HOIS[k[0]][0] == "no_interaction"}
+    assert kept and len(kept) < len(before)
+    assert got == kept
 
 
 def test_drop_equals_tins_rule_on_a_direct_computation(tiny, hico_dir):

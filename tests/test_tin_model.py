@@ -221,17 +221,22 @@ def test_bfloat16_training_call_stays_close_to_float32():
               for dt in (None, jnp.bfloat16)]
     image, hw, hb, ob, pat = _inputs(np.random.default_rng(3), P=8)
     positive = jnp.arange(8)[None] < jnp.array([[3], [2]])
-    outs = [m(image, hw, hb, ob, pat, positive=positive, positive_rows=4, train=True) for m in models]
-    for k in outs[0]:  # logits within a few bf16 roundings (2^-8) of their scale
-        assert outs[1][k].dtype == jnp.float32
-        scale = float(jnp.abs(outs[0][k]).max())
-        np.testing.assert_allclose(outs[1][k], outs[0][k], atol=0.03 * scale, err_msg=k)
     batch = dict(labels=jnp.zeros((2, 8, 600)).at[:, :3, 1].set(1), binary=jnp.stack(
         [positive, ~positive], -1).astype(jnp.float32), pair_mask=jnp.ones((2, 8)),
         num_pos=jnp.array([3, 2]))
-    grads = nnx.grad(lambda m: losses.hico_loss(
-        m(image, hw, hb, ob, pat, positive=positive, positive_rows=4, train=True), batch,
-        np.ones(600, np.float32))[0])(models[1])
+
+    @nnx.jit  # one program each (op-by-op dispatch compiles every bf16 op apart: slow)
+    def logits_and_grads(m):
+        def loss(m):
+            out = m(image, hw, hb, ob, pat, positive=positive, positive_rows=4, train=True)
+            return losses.hico_loss(out, batch, np.ones(600, np.float32))[0], out
+        return nnx.grad(loss, has_aux=True)(m)
+
+    (_, out32), (grads, out16) = logits_and_grads(models[0]), logits_and_grads(models[1])
+    for k in out32:  # logits within a few bf16 roundings (2^-8) of their scale
+        assert out16[k].dtype == jnp.float32
+        scale = float(jnp.abs(out32[k]).max())
+        np.testing.assert_allclose(out16[k], out32[k], atol=0.03 * scale, err_msg=k)
     assert all(np.isfinite(np.asarray(g, np.float32)).all() for g in jax.tree.leaves(grads))
 
 

@@ -7,7 +7,8 @@ In: the other detector's 80 ``detections_XX.mat`` in the official layout (``all_
 ``[hbox obox score]`` rows for HOI k of the object and image i of ``anno.mat: list_test``; what eval_one.m
 reads). Every distinct (image, human box, object box) pair is scored once by our discriminator D as
 evaluate.py scores its own pairs (``inference.run_items``: the converted test split's image, resized to
-``data.max_long_side``, the two boxes, the interaction pattern). Out: the same layout in ``--out_dir``, with
+``data.max_long_side``, the two boxes, the interaction pattern); with ``--config.eval.d_workdir`` D is that
+other workdir's model's, as in evaluate.py. Out: the same layout in ``--out_dir``, with
 
 - ``--mode drop`` (TIN's NIS, spec §5.2): a row goes when D calls its pair non-interactive,
   ``P_noninter > thr_no and P_inter < thr_in`` (``postprocess.hico_non_interactive``: (0.9, 0.1) and
@@ -161,7 +162,8 @@ def rescore(config, workdir: str, det_dir: str, out_dir: str, *, anno_dir: str |
     mesh = train_step.make_mesh()
     _, parts, params, stats, step = evaluator.load_checkpoint(config, workdir, NamedSharding(mesh, P()))
     results = inference.run_items(
-        evaluator.predict_fn(parts, params, stats), items, mesh=mesh, **evaluator.inference_options(config))
+        evaluator.scoring_fn(config, parts, params, stats, mesh), items, mesh=mesh,
+        **evaluator.inference_options(config))
     binary = np.zeros((len(pairs.image), 2), np.float32)
     for r in results:
         binary[r["pairs"]] = r["binary"]
