@@ -58,8 +58,8 @@ SCHEDULE_IMAGES = 2_000_000  # the HICO-DET schedule in image-iterations (issue 
 class BeforeTIN(TIN):
     """The baseline: the context in the original's order, the object stream on every row."""
 
-    def _object_rows(self, p, positive, positive_rows):
-        return p
+    def _object_rows(self, positive, positive_rows):
+        return None
 
     def _context_map(self, head_g):
         return head_g
@@ -102,7 +102,7 @@ def components(cfg, batch, repeats) -> list[tuple[str, tuple, tuple]]:
         def fn(prm, st, head, fc7):
             m = parts[name].merge(prm, st)
             fhw = -(-hw // 16)
-            rows = m._object_rows(PAIRS, positive, NUM_POS)
+            rows = m._object_rows(positive, NUM_POS)
             if what == "backbone":
                 return m.backbone.image_to_head(image, hw)
             if what == "human res5":

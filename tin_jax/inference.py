@@ -255,7 +255,8 @@ def run(model_fn, data_dir: str, *, mesh, human_thresh: float, object_thresh: fl
     (``empty`` gives the trailing shapes for images without pairs, e.g. ``{'binary': (2,)}``)."""
     items = test_items(data_dir, human_thresh, object_thresh, fallback)
     results = run_items(model_fn, items, mesh=mesh, pairs_per_slot=pairs_per_slot,
-                        boxes_per_slot=boxes_per_slot, slots_per_device=slots_per_device, buckets=buckets, max_long_side=max_long_side)
+                        boxes_per_slot=boxes_per_slot, slots_per_device=slots_per_device,
+                        buckets=buckets, max_long_side=max_long_side)
     for r in results:
         for name, shape in (empty or {}).items():
             r.setdefault(name, np.zeros((0,) + tuple(shape), np.float32))

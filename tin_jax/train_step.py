@@ -117,6 +117,12 @@ def hold_matching(pattern: str, new, old):
         lambda p, n, o: o if rx.search(_dict_path(p)) else n, new, old)
 
 
+def sampling_config(config) -> sampling.SamplingConfig:
+    """The pipeline's sampling from ``config.data`` (the step relies on its positives bound)."""
+    return sampling.SamplingConfig(pos_augment=config.data.pos_augment,
+                                   neg_select=config.data.neg_select)
+
+
 def make_train_step(parts: ModelParts, tx, schedule, weights, config, dataset: str, *,
                     source: bool = False):
     """The jitted step's body. ``source``: a transfer step on another dataset's images,
@@ -176,7 +182,3 @@ def optimizer_state_sharding(opt_abstract, mesh):
 
     return jax.tree.map(spec, opt_abstract)
 
-
-def sampling_config(config) -> sampling.SamplingConfig:
-    return sampling.SamplingConfig(pos_augment=config.data.pos_augment,
-                                   neg_select=config.data.neg_select)

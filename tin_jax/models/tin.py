@@ -141,12 +141,12 @@ class TIN(nnx.Module):
         out = block(crops.reshape((b * p,) + crops.shape[2:]))
         return out.mean(axis=(1, 2)).reshape(b, p, -1)  # fc7: (B, P, 2048)
 
-    def _object_rows(self, p, positive, positive_rows):
-        """How many leading pair slots need object features (see ``positive_rows``)."""
+    def _object_rows(self, positive, positive_rows):
+        """How many leading pair slots need object features (see ``positive_rows``); None = all."""
         cfg = self.cfg
-        if positive_rows is None or positive is None or not cfg.d_negative_copy or cfg.part_level:
-            return p
-        return min(positive_rows, p)
+        if positive is None or not cfg.d_negative_copy or cfg.part_level:
+            return None
+        return positive_rows
 
     def _context_map(self, head_g):
         """What ``_context`` reads per image: ``W head_g``, the bottleneck kernel applied once."""
@@ -200,8 +200,7 @@ class TIN(nnx.Module):
         valid = mask_padding(jnp.ones(head.shape[:3] + (1,), bool), feature_hw)[..., 0]
         if (human_index is None) != (object_index is None) or (human_index is not None and train):
             raise ValueError("human_index and object_index go together, at inference only")
-        p = patterns.shape[1]
-        object_rows = self._object_rows(p, positive, positive_rows)
+        object_rows = self._object_rows(positive, positive_rows)
         fc7_H = self._res5(self.backbone.block4, head, human_boxes, feature_hw)
         fc7_O = self._res5(self.block5, head, object_boxes[:, :object_rows], feature_hw)
         sp = self.sp(patterns[..., 0:2].astype(cfg.dtype or jnp.float32))  # (B, P, 5408)
@@ -216,7 +215,7 @@ class TIN(nnx.Module):
             fc7_O, fc7_SO = f32(take(fc7_O, object_index)), take(fc7_SO, object_index)
             human_boxes = take(human_boxes, human_index)  # the part level's no-pose default
         else:
-            pad = lambda x: jnp.pad(f32(x), ((0, 0), (0, p - object_rows), (0, 0)))
+            pad = lambda x: jnp.pad(f32(x), ((0, 0), (0, patterns.shape[1] - x.shape[1]), (0, 0)))
             fc7_H, fc7_O, fc7_SO = f32(fc7_H), pad(fc7_O), pad(fc7_SO)
 
         out = {}
