@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
+from tests.tolerances import Bounded, assert_within
 from tin_jax.models import losses
 from tin_jax.models.resnet import FrozenStat
 from tin_jax.models.tin import TIN, TINConfig, hoi_scores
@@ -104,9 +105,9 @@ def test_negative_copy_trick_only_changes_negatives_in_training():
 def test_hoi_score_is_late_fusion():
     z = {k: jnp.asarray(np.random.default_rng(4).normal(size=(3, 600)), jnp.float32)
          for k in ("H", "O", "sp")}
-    s = 1 / (1 + np.exp(-np.asarray(z["sp"])))
-    expect = s * (1 / (1 + np.exp(-np.asarray(z["H"]))) + 1 / (1 + np.exp(-np.asarray(z["O"]))))
-    np.testing.assert_allclose(hoi_scores(z), expect, rtol=1e-5)
+    sig = lambda k: Bounded(np.asarray(z[k])).sigmoid()  # float64, with float32's error bound
+    expect = sig("sp") * (sig("H") + sig("O"))
+    assert_within(hoi_scores(z), expect)
 
 
 def _direct_context_numpy(att, head_g, kernel, bias, valid):
@@ -143,7 +144,13 @@ def test_attended_mean_is_the_originals_bottleneck_context():
                         jnp.asarray(bias), jnp.asarray(valid))
     want = _direct_context_numpy(att, head_g, kernel, bias, valid)
     assert (want == 0).any() and (want > 0).any()  # the ReLU is active both ways
-    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-6)
+    # The factored form's float32 error bound: W g sums 12 products of either sign, a * Wg + b
+    # cancels where the bias offsets it, then a mean over <= 42 positions.
+    head_w = Bounded(head_g) @ kernel
+    x = (head_w[:, None] * att[..., None] + bias).relu() * valid[:, None, :, :, None]
+    bound = x.sum(axis=(2, 3)) / valid.sum(axis=(1, 2)).astype(np.float64)[:, None, None]
+    np.testing.assert_allclose(bound.value, want, rtol=1e-12, atol=1e-15)  # the original's order
+    assert_within(np.asarray(got), Bounded(want, bound.err))
 
 
 def test_attended_mean_gradients_equal_the_direct_forms():
@@ -198,10 +205,17 @@ def test_object_stream_on_positive_rows_only_changes_nothing_that_is_read(name):
 
     (loss_all, out_all), g_all = nnx.value_and_grad(loss_fn, has_aux=True)(model, None)
     (loss_cut, out_cut), g_cut = nnx.value_and_grad(loss_fn, has_aux=True)(model, 4)
-    np.testing.assert_allclose(float(loss_cut), float(loss_all), rtol=1e-6)
-    np.testing.assert_allclose(out_cut["O"][:, :3], out_all["O"][:, :3], rtol=1e-5, atol=1e-6)
-    for k in set(out_all) - {"O"}:
-        np.testing.assert_allclose(out_cut[k], out_all[k], rtol=1e-5, atol=1e-6, err_msg=k)
+    # Two float32 evaluations of the read rows, whose matmuls may be blocked differently (4 object
+    # rows vs 8): as in the other network comparisons here, each head's logits within 1e-5 (~84
+    # eps32) of its largest magnitude, the proxy of its terms' (a logit near 0 is a cancellation
+    # of terms that large); the loss, a mean of cross-entropies of slope <= 1 that grow like |z|,
+    # to the same relative level.
+    np.testing.assert_allclose(float(loss_cut), float(loss_all), rtol=1e-5)
+    for k in out_all:
+        rows = slice(0, 3) if k == "O" else slice(None)  # the object stream: positives only
+        scale = float(jnp.abs(out_all[k][:, rows]).max())
+        np.testing.assert_allclose(out_cut[k][:, rows], out_all[k][:, rows], rtol=0, atol=1e-5 * scale,
+                                   err_msg=k)
     cut_used = not (cfg.part_level or not cfg.d_negative_copy)
     assert bool(jnp.all(out_cut["O"][:, 4:] == out_all["O"][:, 4:])) != cut_used
     flat_all = jax.tree_util.tree_leaves_with_path(nnx.to_pure_dict(g_all))
