@@ -2,6 +2,12 @@ r"""Scores a trained TIN checkpoint with TIN's post-processing and the official 
 
     python evaluate.py --config configs/tin_hico.py --workdir runs/hico
     python evaluate.py --config configs/tin_vcoco.py --workdir runs/vcoco
+    python evaluate.py --config configs/tin_hico.py --workdir runs/released \
+        --config.init_from=Weights/TIN_HICO/HOI_iter_1700000.ckpt
+
+A workdir without a checkpoint takes the weights of ``config.init_from`` (a TIN TF
+checkpoint, e.g. the released weights, or another workdir) and writes its reports to
+``<workdir>/eval_imported/``.
 
 The protocol follows the converted dataset (config.data.dir): HICO-DET writes
 ``<workdir>/eval_<step>/`` results.json, results.md, per_class_ap.csv, PNGs and the
@@ -22,8 +28,10 @@ from tin_jax import multihost
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "experiment config file", lock_config=True)
-flags.DEFINE_string("workdir", None, "the training workdir (its checkpoints)")
-flags.DEFINE_string("out_dir", None, "where the reports go (default <workdir>/eval_<step>)")
+flags.DEFINE_string("workdir", None, "the training workdir (its checkpoints); without one, "
+                    "the weights of --config.init_from")
+flags.DEFINE_string("out_dir", None, "where the reports go (default <workdir>/eval_<step>, "
+                    "<workdir>/eval_imported for --config.init_from's weights)")
 multihost.define_flags()
 flags.mark_flags_as_required(["config", "workdir"])
 

@@ -4,8 +4,9 @@ r"""Trains TIN.
     python train.py --config configs/tin_hico.py:runlocal --workdir /tmp/t --config.total_steps=50
 
 Initialisation order: the workdir's latest checkpoint, else ``config.resume``,
-else ``config.init_from`` (ImageNet / TIN TF checkpoint or an earlier workdir),
-else random. Multi-host: pass --coordinator_address/--num_processes/--process_id
+else ``config.init_from`` (a TF-slim or torchvision ImageNet ResNet-50, a TIN TF checkpoint
+or an earlier workdir), else random. ``--config.total_steps=0`` saves the initial weights
+as the workdir's step-0 checkpoint. Multi-host: pass --coordinator_address/--num_processes/--process_id
 (or set them in the environment; on TPU and SLURM jax finds them itself).
 """
 
@@ -44,6 +45,9 @@ def main(argv):
         losses = ", ".join(f"{k} {v:.4f}" for k, v in sorted(last.items()) if "loss" in k)
         print(f"trained to step {FLAGS.config.total_steps}: {losses}; "
               f"{last['images_per_sec']:.1f} images/s; workdir {FLAGS.workdir}")
+    elif FLAGS.config.total_steps == 0 and jax.process_index() == 0:
+        print(f"total_steps=0: workdir {FLAGS.workdir} holds the starting weights as its step-0 "
+              "checkpoint")
 
 
 if __name__ == "__main__":

@@ -167,3 +167,54 @@ def test_frozen_filter_torch_layout():
     assert frozen(("conv1", "kernel")) and frozen(("layer1", 2, "conv3", "kernel"))
     assert not frozen(("layer2", 0, "conv1", "kernel"))
     assert not frozen(("layer3", 0, "downsample", 0, "kernel"))
+
+
+def test_train_init_from_a_torchvision_checkpoint(reference, tmp_path):
+    """train.py's ``config.init_from=<resnet50.pth>`` (kind from the extension): torchvision's
+    layers fill TIN's slim backbone and both res5 streams (``layer4`` -> ``block4`` and
+    ``block5``), ``conv1`` reads TIN's input (BGR minus the Caffe means) as torchvision's stem
+    reads normalised RGB, the heads keep their initialisation; a file that does not fit is
+    one line naming it."""
+    import jax
+    from jax.sharding import NamedSharding, PartitionSpec as P
+
+    from configs import tin_hico
+    from tin_jax import train_step
+    from tin_jax.checkpoints import init_from
+    from tin_jax.data.encoding import PIXEL_MEANS_BGR
+    from tin_jax.models.tin import TINConfig
+
+    config = tin_hico.get_config()
+    config.init_from = reference["path"]
+    assert init_from.resolve_kind(reference["path"]) == "torch_resnet"
+    parts, params, stats = train_step.build(TINConfig(), 0, NamedSharding(train_step.make_mesh(), P()))
+    p, s = init_from.load_initial_weights(config, parts, params, stats)
+
+    sd = {k: v.numpy() for k, v in reference["state_dict"].items()}
+    hwio = lambda w: w.transpose(2, 3, 1, 0)  # noqa: E731
+    eq = np.testing.assert_array_equal
+    eq(p["backbone"]["block3"]["unit_2"]["conv2"]["conv"]["kernel"], hwio(sd["layer3.1.conv2.weight"]))
+    eq(p["backbone"]["block2"]["unit_1"]["shortcut"]["conv"]["kernel"],
+       hwio(sd["layer2.0.downsample.0.weight"]))
+    eq(s["backbone"]["block2"]["unit_1"]["shortcut"]["bn"]["mean"], sd["layer2.0.downsample.1.running_mean"])
+    for res5 in (p["backbone"]["block4"], p["block5"]):
+        eq(res5["unit_3"]["conv3"]["conv"]["kernel"], hwio(sd["layer4.2.conv3.weight"]))
+    eq(s["block5"]["unit_1"]["conv1"]["bn"]["scale"], sd["layer4.0.bn1.weight"])
+    for head in ("cls_score_H", "fc8_binary_1", "head_phi", "Att_O"):
+        for a, b in zip(jax.tree.leaves(p[head]), jax.tree.leaves(params[head])):
+            eq(a, b)
+
+    # The stem on TIN's encoding of the picture torchvision saw (away from the zero border,
+    # where TIN pads BGR - means and torchvision pads the normalised input).
+    model = parts.merge(*jax.tree.map(jnp.asarray, (p, s)))
+    rgb = (reference["image"] * np.array([0.229, 0.224, 0.225]) + np.array([0.485, 0.456, 0.406])) * 255
+    bgr = (rgb[..., ::-1] - np.array(PIXEL_MEANS_BGR)).astype(np.float32)
+    _close(model.backbone.stem(jnp.asarray(bgr))[:, 2:-1, 2:-1], reference["out"]["stem"][:, 2:-1, 2:-1])
+
+    bad = str(tmp_path / "no_layer4.pt")
+    torch.save({k: v for k, v in reference["state_dict"].items() if not k.startswith("layer4.2.")}, bad)
+    config.init_from = bad
+    with pytest.raises(init_from.InitFromError) as err:
+        init_from.load_initial_weights(config, parts, params, stats)
+    assert "\n" not in str(err.value) and str(err.value).startswith(f"{bad}: a torch_resnet checkpoint")
+    assert "parameter(s) not in it" in str(err.value)

@@ -9,6 +9,11 @@ shapes, on a tiny image and three pairs to stay fast on CPU.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -26,6 +31,7 @@ from tin_jax.checkpoints.tin_import import (  # noqa: E402
 from tin_jax.models.resnet import FrozenStat  # noqa: E402
 from tin_jax.models.tin import TIN, TINConfig  # noqa: E402
 
+from tests.conftest import ROOT, run_module  # noqa: E402
 from tests.reference.slim_resnet_tf import BN_EPS as HEAD_BN_EPS  # noqa: E402
 from tests.reference.slim_resnet_tf import Init, block, head as slim_head  # noqa: E402
 
@@ -300,16 +306,106 @@ def test_train_init_from_a_tin_checkpoint_gives_the_tf_logits(reference):
     import jax
     from jax.sharding import NamedSharding, PartitionSpec as P
     from configs import tin_hico
-    from tin_jax import train_step, trainer
+    from tin_jax import train_step
+    from tin_jax.checkpoints import init_from
     config = tin_hico.get_config()
     config.init_from = reference["path"]
-    assert trainer._tf_kind(reference["path"]) == "tf_tin"  # pylint: disable=protected-access
+    assert init_from.resolve_kind(reference["path"]) == "tf_tin"
     mesh = train_step.make_mesh()
     parts, params, stats = train_step.build(TINConfig(), 0, NamedSharding(mesh, P()))
-    p, s = trainer.initial_weights(config, parts, params, stats, workdir_abstract=None)
+    p, s = init_from.load_initial_weights(config, parts, params, stats)
     model = parts.merge(*jax.tree.map(jnp.asarray, (p, s)))
     image = jnp.asarray(reference["image"])
     out = model(image, jnp.array([image.shape[1:3]]), jnp.asarray(reference["human"])[None],
                 jnp.asarray(reference["obj"])[None], jnp.asarray(reference["patterns"])[None])
     for key in ("H", "O", "sp", "binary"):
         _close(out[key][0], reference["logits"][key])
+
+
+# -- evaluate.py on imported weights -------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def tiny_hico(tmp_path_factory):
+    """(raw, converted) synthetic HICO-DET of 2 train and 3 test images: the full-width
+    model's forward pass costs ~1 s per image on CPU."""
+    raw = str(tmp_path_factory.mktemp("tiny_raw"))
+    run_module("data_prep.make_synthetic", "--out", raw, "--seed", "3", "--dataset", "hico",
+               "--hico_train", "2", "--hico_test", "3")
+    out = str(tmp_path_factory.mktemp("tiny_hico"))
+    run_module("data_prep.convert", "--dataset", "hico", "--data_dir", raw, "--out_dir", out,
+               "--num_workers", "1", "--no_progress")
+    return raw, out
+
+
+def _eval_config(tiny_hico, **model):
+    """tin_hico at the reference's full width, on small images and slots (fast on CPU)."""
+    from configs import tin_hico
+    raw, data_dir = tiny_hico
+    config = tin_hico.get_config()
+    config.data.dir = data_dir
+    config.eval.anno_dir = os.path.join(raw, "hico_20160224_det")
+    config.data.max_long_side = 64
+    config.data.image_buckets = ((64, 64),)
+    config.eval.pairs_per_slot, config.eval.boxes_per_slot = 16, 4
+    config.model.update(model)
+    return config
+
+
+def test_evaluate_takes_a_tin_checkpoint_directly(reference, tiny_hico, tmp_path):
+    """evaluate with an empty workdir and ``config.init_from=<TIN TF checkpoint>`` writes the
+    detections of the imported model: the same as evaluating the step-0 checkpoint that
+    ``train.py --config.total_steps=0`` writes from that checkpoint."""
+    from tin_jax import evaluator, trainer
+    config = _eval_config(tiny_hico)
+    config.init_from = reference["path"]
+    released = tmp_path / "released"  # holds nothing
+    text = evaluator.evaluate(config, str(released))
+    assert text.startswith(f"evaluated imported weights: {reference['path']}"), text[:300]
+    imported = released / "eval_imported"
+
+    config.total_steps = 0  # train.py with nothing to train: the imported weights, saved
+    work = tmp_path / "step0"
+    trainer.train(config, str(work), progress=False)
+    assert sorted(os.listdir(work / "checkpoints")) == ["0"]
+    text = evaluator.evaluate(config, str(work))  # a checkpoint in the workdir comes first
+    assert not text.startswith("evaluated imported"), text[:300]
+
+    with np.load(imported / "detections.npz") as a, np.load(work / "eval_0" / "detections.npz") as b:
+        assert set(a.files) == set(b.files) and len(a["scores"]) > 0
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert json.load(open(imported / "results.json")) == json.load(open(work / "eval_0" / "results.json"))
+
+
+def test_evaluate_and_train_reject_a_source_that_does_not_fit(reference, tiny_hico, tmp_path):
+    """One line naming the file: a TIN checkpoint of another layout, a backbone-only source for
+    evaluation (train.py: TrainingError; evaluate.py: ``error: ...``, exit 2)."""
+    from tin_jax import evaluator, trainer
+    from tin_jax.checkpoints.init_from import InitFromError
+    tiny = _eval_config(tiny_hico, width=4, fc_dim=32)
+    tiny.init_from = reference["path"]
+    with pytest.raises(InitFromError) as err:
+        evaluator.evaluate(tiny, str(tmp_path / "a"))
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(f"{reference['path']}: a tf_tin checkpoint that does "
+                                                "not match this config's model (hico, 600 classes, width 4")
+    assert "shape mismatch" in msg
+    tiny.total_steps = 0
+    with pytest.raises(trainer.TrainingError, match="does not match this config's model"):
+        trainer.train(tiny, str(tmp_path / "b"), progress=False)
+
+    full = _eval_config(tiny_hico)
+    full.init_from, full.init_kind = reference["path"], "tf_resnet"
+    with pytest.raises(InitFromError, match="a tf_resnet checkpoint holds a backbone, no HOI heads"):
+        evaluator.evaluate(full, str(tmp_path / "c"))
+
+    proc = subprocess.run(
+        [sys.executable, "evaluate.py", "--config", "configs/tin_hico.py", "--workdir",
+         str(tmp_path / "d"), f"--config.data.dir={tiny_hico[1]}", f"--config.eval.anno_dir={tiny.eval.anno_dir}",
+         "--config.model.width=4", "--config.model.fc_dim=32", f"--config.init_from={reference['path']}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3"))
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 2 and last.startswith(f"error: {reference['path']}: a tf_tin checkpoint"), \
+        proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr

@@ -8,30 +8,53 @@ from __future__ import annotations
 import json
 import logging
 import os
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import orbax.checkpoint as ocp
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from tin_jax import inference, postprocess, train_step, trainer
+from tin_jax import inference, postprocess, train_step
+from tin_jax.checkpoints import init_from
 from tin_jax.data import input_pipeline as ip
-from tin_jax.evaluation import hico_det
+from tin_jax.evaluation import binary, ceiling, headline, hico_det
 from tin_jax.models.tin import hoi_scores
 
 
+IMPORTED = "imported"  # load_checkpoint's step for config.init_from's weights (eval_imported/)
+
+
+def imports_weights(config, workdir: str) -> bool:
+    """True when ``workdir`` holds no checkpoint and ``config.init_from`` gives the weights
+    instead (e.g. the released TIN weights, evaluated without training)."""
+    return bool(config.get("init_from")) and not config.eval.checkpoint_step \
+        and init_from.latest_step(workdir) is None
+
+
 def load_checkpoint(config, workdir: str, repl):
-    """(model parts, params, stats, step) from ``workdir``'s checkpoints."""
+    """(dataset info, model parts, params, stats, step) of ``workdir``'s checkpoint (the latest,
+    or ``config.eval.checkpoint_step``). A workdir without one takes the weights of
+    ``config.init_from`` (a TIN TF checkpoint or another workdir), with step :data:`IMPORTED`."""
     info = ip.load_info(config.data.dir)
-    mngr = ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), "checkpoints"))
-    step = config.eval.checkpoint_step or mngr.latest_step()
-    if step is None:
-        raise FileNotFoundError(f"{workdir}: no checkpoint to evaluate (train first)")
+    imported = imports_weights(config, workdir)
+    step = config.eval.checkpoint_step or init_from.latest_step(workdir)
+    if step is None and not imported:
+        raise FileNotFoundError(f"{workdir}: no checkpoint to evaluate (train first, or evaluate "
+                                "imported weights with --config.init_from=<TIN checkpoint>)")
+    if imported:
+        kind = init_from.resolve_kind(config.init_from, config.get("init_kind", "auto"))
+        if kind not in init_from.FULL_MODEL_KINDS:
+            raise init_from.InitFromError(
+                f"{config.init_from}: a {kind} checkpoint holds a backbone, no HOI heads to "
+                "evaluate: give evaluate.py a TIN checkpoint or a workdir (or train from it first)")
     cfg = train_step.model_config(config, info.metadata)
-    parts, params, stats = train_step.build(cfg, config.seed, repl)
-    target = trainer._abstract(dict(params=params, stats=stats), repl)  # pylint: disable=protected-access
-    got = trainer.restore(mngr, target, step, partial=True)
+    parts, params, stats = train_step.build(cfg, config.seed, repl, initialise=False)
+    target = init_from.abstract_weights(params, stats, repl)
+    if imported:
+        params, stats = init_from.load_initial_weights(config, parts, params, stats, target)
+        return info, parts, *jax.device_put((params, stats), repl), IMPORTED
+    got = init_from.restore_weights(workdir, target, step)
     return info, parts, got["params"], got["stats"], step
 
 
@@ -119,29 +142,6 @@ def run_inference(config, parts, params, stats, mesh, num_classes: int) -> list[
         **inference_options(config), empty=dict(hoi_scores=(num_classes,), binary=(2,), human_scores=(num_classes,)))
 
 
-def present_classes_table(result: hico_det.HicoDetResult, gt: hico_det.HicoGroundTruth) -> tuple[str, dict]:
-    """mAP over the classes that have test ground truth.
-
-    The official numbers average all 600 classes; on the real test set every class
-    has ground truth, on a small (synthetic) one most do not, and their AP of 0 would
-    swamp the mean. This second view is ours, labelled as such.
-    """
-    present = np.diff(gt.offsets) > 0
-    rare = result.default.rare
-    rows, summary = [], {}
-    for setting in (result.default, result.known_object):
-        vals = {}
-        for name, mask in (("full", present), ("rare", present & rare), ("non_rare", present & ~rare)):
-            vals[name] = float(np.mean(setting.ap[mask])) if mask.any() else float("nan")
-        summary[setting.setting] = vals
-        rows.append(f"{setting.name:<16}{100 * vals['full']:>6.2f}  {100 * vals['rare']:>6.2f}  "
-                    f"{100 * vals['non_rare']:>8.2f}")
-    head = (f"mAP (%) over the {int(present.sum())} classes with test ground truth "
-            f"({int((present & rare).sum())} rare, {int((present & ~rare).sum())} non-rare):\n"
-            f"{'setting':<16}{'Full':>6}  {'Rare':>6}  {'Non-Rare':>8}")
-    return "\n".join([head] + rows), summary
-
-
 def _score_test_split(config, workdir: str, dataset: str) -> tuple[ip.DatasetInfo, int, list[dict]]:
     """(dataset info, checkpoint step, per-image scored pairs) of the workdir's checkpoint."""
     mesh = train_step.make_mesh()
@@ -151,38 +151,76 @@ def _score_test_split(config, workdir: str, dataset: str) -> tuple[ip.DatasetInf
     return info, step, run_inference(config, parts, params, stats, mesh, info.num_labels)
 
 
-def evaluate_hico(config, workdir: str, out_dir: str | None = None
-                  ) -> tuple[hico_det.HicoDetResult, str]:
-    """Returns the official result and the table over the classes with test GT."""
+class Report(NamedTuple):
+    """One evaluation: the printed tables and the scalars logged during training."""
+    table: str
+    scalars: dict[str, float]
+
+
+def hico_report(config, info: ip.DatasetInfo, gt: hico_det.HicoGroundTruth, per_image: list[dict],
+                out_dir: str | None) -> Report:
+    """TIN's post-processing and the official protocol on scored test pairs, the ceiling of the
+    same candidate pairs (``evaluation.ceiling``) and D's interactiveness AP; the result files go
+    to ``out_dir`` (None: none written)."""
     e = config.eval
-    gt = hico_det.load_ground_truth(e.anno_dir)  # bad paths fail before the forward pass
-    info, step, per_image = _score_test_split(config, workdir, "hico")
     index = gt.image_index([r["filename"] for r in per_image])
-    dets = postprocess.hico_detections(
-        [postprocess.HicoImagePairs(
-            image_index=int(i), human_boxes=r["human_boxes"], object_boxes=r["object_boxes"],
-            object_class=r["object_class"], hoi_scores=r["hoi_scores"], human_score=r["human_score"],
-            object_score=r["object_score"], binary=r["binary"], is_fallback_image=r["is_fallback"])
-         for i, r in zip(index, per_image)],
-        num_images=len(gt.filenames), lis=postprocess.HICO_LIS if e.lis else None,
-        nis=uses_nis(config, info.metadata), top_k=e.top_k)
+    pairs = [postprocess.HicoImagePairs(
+        image_index=int(i), human_boxes=r["human_boxes"], object_boxes=r["object_boxes"],
+        object_class=r["object_class"], hoi_scores=r["hoi_scores"], human_score=r["human_score"],
+        object_score=r["object_score"], binary=r["binary"], is_fallback_image=r["is_fallback"])
+        for i, r in zip(index, per_image)]
+    nis = uses_nis(config, info.metadata)
+    dets = postprocess.hico_detections(pairs, num_images=len(gt.filenames),
+                                       lis=postprocess.HICO_LIS if e.lis else None, nis=nis, top_k=e.top_k)
+    # The ceiling's rows: every (pair, HOI of its object), in an order that does not depend on
+    # the model (its 0/1 scores leave ties, which this order breaks).
+    candidates = postprocess.hico_detections(
+        [p._replace(hoi_scores=np.zeros(np.shape(p.hoi_scores))) for p in pairs], num_images=len(gt.filenames),
+        lis=None, nis=False, top_k=sum(len(p.human_boxes) for p in pairs))
     result = hico_det.evaluate(gt, dets)
-    present_table, present_summary = present_classes_table(result, gt)
-    out_dir = out_dir or os.path.join(workdir, f"eval_{step}")
-    if jax.process_index() == 0:
-        os.makedirs(out_dir, exist_ok=True)
-        result.write_json(os.path.join(out_dir, "results.json"))
-        with open(os.path.join(out_dir, "results_present_classes.json"), "w") as f:
-            json.dump(present_summary, f, indent=1)
-        result.write_csv(os.path.join(out_dir, "per_class_ap.csv"))
-        with open(os.path.join(out_dir, "results.md"), "w") as f:
-            f.write(result.format_table("markdown") + "\n")
-        hico_det.write_official_detections(os.path.join(out_dir, "detections"), dets, gt)
-        hico_det.write_compact_detections(os.path.join(out_dir, "detections.npz"), dets, gt)
-        from tin_jax.evaluation import reports  # pylint: disable=g-import-not-at-top
-        reports.write_reports(out_dir, result, gt, dets, data_dir=config.data.dir)
-        logging.info("wrote %s", out_dir)
-    return result, present_table
+    top = ceiling.ceiling_result(gt, candidates)
+    table = result.format_table("console") + "\n\n" + headline.headline_table(result, gt, top)
+    scalars = {f"eval/official/{s.setting}/{k}": v for s in result.settings for k, v in
+               zip(headline.SPLITS, (s.map_full, s.map_rare, s.map_non_rare))}
+    for name, summary in (("present", headline.present_summary(result, gt)),
+                          ("ceiling", headline.present_summary(top, gt))):
+        scalars.update({f"eval/{name}/{s}/{k}": v for s, d in summary.items() for k, v in d.items()})
+    has_d = nis or train_step.model_config(config, info.metadata).interactiveness
+    if has_d:
+        d_ap = binary.master_binary_ap(
+            {binary.hico_image_id(r["filename"]): binary.PairScores(r["human_boxes"], r["object_boxes"], r["binary"])
+             for r in per_image},
+            binary.read_gt_pairs(os.path.join(e.anno_dir, "anno_bbox.mat")), first_hoi_only=False)
+        scalars["eval/binary_ap"] = d_ap.ap_inter
+        table += (f"\n\ninteractiveness AP of D over the {d_ap.num_pairs} candidate pairs "
+                  f"({d_ap.num_inter} interactive): {100 * d_ap.ap_inter:.2f}")
+    if out_dir is None or jax.process_index() != 0:
+        return Report(table, scalars)
+    os.makedirs(out_dir, exist_ok=True)
+    result.write_json(os.path.join(out_dir, "results.json"))
+    with open(os.path.join(out_dir, "results_present_classes.json"), "w") as f:
+        json.dump(dict(model=headline.present_summary(result, gt),
+                       ceiling=headline.present_summary(top, gt)), f, indent=1)
+    result.write_csv(os.path.join(out_dir, "per_class_ap.csv"))
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
+        f.write(f"{headline.headline_table(result, gt, top, style='markdown')}\n\n"
+                f"**Official protocol, all {gt.num_classes} classes** (a class without test GT "
+                f"counts as AP 0; its recall is 0/0 = NaN, which makes the mean recall NaN, as "
+                f"in eval_one.m)\n\n{result.format_table('markdown')}\n")
+        if "eval/binary_ap" in scalars:
+            f.write(f"\nInteractiveness AP of D (candidate pairs): {100 * scalars['eval/binary_ap']:.2f}\n")
+    hico_det.write_official_detections(os.path.join(out_dir, "detections"), dets, gt)
+    hico_det.write_compact_detections(os.path.join(out_dir, "detections.npz"), dets, gt)
+    from tin_jax.evaluation import reports  # pylint: disable=g-import-not-at-top
+    # Drawn: the model's probability sig(sp) (sig(H) + sig(O)) / 2 after NIS; the official
+    # scores also carry LIS's detection-score prior (<= 1.1e-3 per box), too small to read.
+    display = postprocess.hico_detections(
+        [p._replace(hoi_scores=np.asarray(p.hoi_scores) / 2) for p in pairs],
+        num_images=len(gt.filenames), lis=None, nis=nis, top_k=e.top_k)
+    reports.write_reports(out_dir, result, gt, dets, data_dir=config.data.dir, display=display,
+                          display_score="the model's HOI probability, before LIS")
+    logging.info("wrote %s", out_dir)
+    return Report(table, scalars)
 
 
 def vcoco_humans(per_image: list[dict]) -> list[postprocess.VcocoHumanPairs]:
@@ -201,41 +239,72 @@ def vcoco_humans(per_image: list[dict]) -> list[postprocess.VcocoHumanPairs]:
     return out
 
 
-def evaluate_vcoco(config, workdir: str, out_dir: str | None = None):
-    """V-COCO: Vcoco_lis_nis.py's role assembly (priors, LIS, NIS), then vsrl_eval's
-    agent and role AP, scenarios 1 and 2. Returns the result."""
+def vcoco_report(config, info: ip.DatasetInfo, gt, per_image: list[dict], out_dir: str | None) -> Report:
+    """V-COCO: Vcoco_lis_nis.py's role assembly (priors, LIS, NIS), then vsrl_eval's agent and
+    role AP, scenarios 1 and 2; the result files go to ``out_dir`` (None: none written)."""
     from tin_jax.evaluation import vcoco  # pylint: disable=g-import-not-at-top
     e = config.eval
-    gt = vcoco.load_ground_truth(e.vcoco_root, "test")  # bad paths fail before the forward pass
-    info, step, per_image = _score_test_split(config, workdir, "vcoco")
     prior_mask = None
     if e.vcoco_prior_mask:
         from tin_jax.io.safe_pickle import load_pickle  # pylint: disable=g-import-not-at-top
         prior_mask = np.asarray(load_pickle(e.vcoco_prior_mask))
-    nis = uses_nis(config, info.metadata)
     dets = postprocess.vcoco_detections(
         vcoco_humans(per_image), prior_flag=e.vcoco_prior_flag, prior_mask=prior_mask,
-        lis=postprocess.VCOCO_LIS if e.lis else None, nis=nis)
+        lis=postprocess.VCOCO_LIS if e.lis else None, nis=uses_nis(config, info.metadata))
     result = vcoco.evaluate_vcoco(gt, dets)
-    out_dir = out_dir or os.path.join(workdir, f"eval_{step}")
-    if jax.process_index() == 0:
-        import pickle  # pylint: disable=g-import-not-at-top
-        os.makedirs(out_dir, exist_ok=True)
-        with open(os.path.join(out_dir, "results.json"), "w") as f:
-            f.write(result.to_json() + "\n")
-        with open(os.path.join(out_dir, "results.md"), "w") as f:
-            f.write(f"```\n{result.format_summary()}\n\n{result.format_table()}\n```\n")
-        with open(os.path.join(out_dir, "detections_vsrl.pkl"), "wb") as f:  # vsrl_eval.py's input
-            pickle.dump(vcoco.detections_to_vsrl(dets), f, protocol=2)
-        logging.info("wrote %s", out_dir)
-    return result
+    scalars = {"eval/role_ap_s1": result.scenario_1.mean_without_point,
+               "eval/role_ap_s2": result.scenario_2.mean_without_point, "eval/agent_ap": result.agent.mean}
+    report = Report(result.format_table() + "\n\n" + result.format_summary(), scalars)
+    if out_dir is None or jax.process_index() != 0:
+        return report
+    import pickle  # pylint: disable=g-import-not-at-top
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        f.write(result.to_json() + "\n")
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
+        f.write(f"```\n{result.format_summary()}\n\n{result.format_table()}\n```\n")
+    with open(os.path.join(out_dir, "detections_vsrl.pkl"), "wb") as f:  # vsrl_eval.py's input
+        pickle.dump(vcoco.detections_to_vsrl(dets), f, protocol=2)
+    logging.info("wrote %s", out_dir)
+    return report
+
+
+def load_test_ground_truth(config, dataset: str):
+    """The protocol's ground truth (read first, so bad paths fail before any forward pass)."""
+    if dataset == "vcoco":
+        from tin_jax.evaluation import vcoco  # pylint: disable=g-import-not-at-top
+        return vcoco.load_ground_truth(config.eval.vcoco_root, "test")
+    return hico_det.load_ground_truth(config.eval.anno_dir)
+
+
+def report(config, info: ip.DatasetInfo, gt, per_image: list[dict], out_dir: str | None) -> Report:
+    """The dataset's protocol on scored test pairs (``hico_report`` or ``vcoco_report``)."""
+    fn = vcoco_report if info.metadata["dataset"] == "vcoco" else hico_report
+    return fn(config, info, gt, per_image, out_dir)
+
+
+def evaluate_state(config, info: ip.DatasetInfo, gt, parts, params, stats, mesh,
+                   out_dir: str | None) -> Report:
+    """Evaluates weights in memory (the trainer's periodic evaluation, ``config.eval_every``)."""
+    per_image = run_inference(config, parts, params, stats, mesh, info.num_labels)
+    return report(config, info, gt, per_image, out_dir)
 
 
 def evaluate(config, workdir: str, out_dir: str | None = None) -> str:
-    """evaluate.py: scores the checkpoint on its dataset's protocol; returns the printed tables."""
+    """evaluate.py: scores the checkpoint on its dataset's protocol; returns the printed tables.
+    A workdir without a checkpoint scores ``config.init_from``'s weights (``<workdir>/eval_imported``)."""
     dataset = ip.load_info(config.data.dir).metadata["dataset"]
-    if dataset == "vcoco":
-        result = evaluate_vcoco(config, workdir, out_dir)
-        return result.format_table() + "\n\n" + result.format_summary()
-    result, present = evaluate_hico(config, workdir, out_dir)
-    return result.format_table("console") + "\n\n" + present
+    note = ""
+    if imports_weights(config, workdir):
+        out_dir = out_dir or os.path.join(workdir, f"eval_{IMPORTED}")
+        note = (f"evaluated imported weights: {config.init_from} ({workdir} holds no checkpoint); "
+                f"reports in {out_dir}\n\n")
+    gt = load_test_ground_truth(config, dataset)
+    info, step, per_image = _score_test_split(config, workdir, dataset)
+    out_dir = out_dir or os.path.join(workdir, f"eval_{step}")
+    table = report(config, info, gt, per_image, out_dir).table
+    metrics = os.path.join(workdir, "metrics.jsonl")
+    if jax.process_index() == 0 and os.path.exists(metrics):  # the run's curves beside the other figures
+        from tin_jax import learning_curves  # pylint: disable=g-import-not-at-top
+        learning_curves.plot_learning_curves(metrics, os.path.join(out_dir, "learning_curves.png"))
+    return note + table

@@ -288,7 +288,7 @@ def draw_report(det: ImageDetections, report: dict, path: str, top: int) -> str:
     rgb = cv2.imdecode(np.frombuffer(det.encoded, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
     long_side = max(det.height, det.width)
     zoom = min(max(1.0, 800 / long_side), 1600 / long_side)  # readable labels on small images
-    fig = reports._figure((max(1, round(det.width * zoom)), max(1, round(det.height * zoom))))
+    fig = reports.new_figure((max(1, round(det.width * zoom)), max(1, round(det.height * zoom))))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.imshow(rgb)
     ax.set_axis_off()
@@ -312,7 +312,7 @@ def draw_report(det: ImageDetections, report: dict, path: str, top: int) -> str:
                          for t in members)
         ax.text(mid[0], mid[1], text, fontsize=8, va="center", ha="center", color="black",
                 clip_on=True, bbox=dict(facecolor="white", alpha=0.8, pad=1.5, lw=0))
-    return reports._save(fig, path)
+    return reports.save_png(fig, path)
 
 
 # -- predict.py ----------------------------------------------------------------------------

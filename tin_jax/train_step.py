@@ -24,7 +24,7 @@ from flax import nnx
 from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
 
 from tin_jax import optim
-from tin_jax.data import encoding, sampling
+from tin_jax.data import classes, encoding, sampling
 from tin_jax.models import losses
 from tin_jax.models.resnet import FrozenStat
 from tin_jax.models.tin import TIN, TINConfig
@@ -68,9 +68,12 @@ class ModelParts:
         return nnx.merge(self.graphdef, p, s, r)
 
 
-def build(cfg: TINConfig, seed: int, repl, model_cls: type = TIN) -> tuple[ModelParts, dict, dict]:
+def build(cfg: TINConfig, seed: int, repl, model_cls: type = TIN, *,
+          initialise: bool = True) -> tuple[ModelParts, dict, dict]:
     """Initialises on the devices (replicated) and returns (parts, params, stats).
-    ``model_cls``: a TIN subclass (benchmarks compare reformulations with it)."""
+    ``model_cls``: a TIN subclass (benchmarks compare reformulations with it).
+    ``initialise=False``: params and stats are ShapeDtypeStructs (sharded ``repl``) for weights
+    that a checkpoint fills (evaluation); skips the random initialisation's compile and run."""
     def init():
         model = model_cls(cfg, rngs=nnx.Rngs(params=seed, dropout=seed + 1))
         _, p, s, r = nnx.split(model, nnx.Param, FrozenStat, ...)
@@ -78,6 +81,11 @@ def build(cfg: TINConfig, seed: int, repl, model_cls: type = TIN) -> tuple[Model
 
     abstract = nnx.eval_shape(lambda: model_cls(cfg, rngs=nnx.Rngs(params=seed, dropout=seed + 1)))
     graphdef, p_abs, s_abs, _ = nnx.split(abstract, nnx.Param, FrozenStat, ...)
+    if not initialise:  # only the RNG streams, as after init (XLA drops the weights' computation)
+        rest = jax.jit(lambda: init()[2], out_shardings=repl)()
+        shapes = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=repl),
+                              (nnx.to_pure_dict(p_abs), nnx.to_pure_dict(s_abs)))
+        return ModelParts(graphdef, p_abs, s_abs, rest), *shapes
     params, stats, rest = jax.jit(init, out_shardings=repl)()
     return ModelParts(graphdef, p_abs, s_abs, rest), params, stats
 
@@ -117,10 +125,12 @@ def hold_matching(pattern: str, new, old):
         lambda p, n, o: o if rx.search(_dict_path(p)) else n, new, old)
 
 
-def sampling_config(config) -> sampling.SamplingConfig:
+def sampling_config(config, dataset: str = "hico") -> sampling.SamplingConfig:
     """The pipeline's sampling from ``config.data`` (the step relies on its positives bound)."""
+    fix = config.data.get("no_interaction_binary", "interactive") == "non_interactive" and dataset == "hico"
     return sampling.SamplingConfig(pos_augment=config.data.pos_augment,
-                                   neg_select=config.data.neg_select)
+                                   neg_select=config.data.neg_select,
+                                   no_interaction_labels=tuple(classes.NO_INTERACTION_HOIS) if fix else ())
 
 
 def make_train_step(parts: ModelParts, tx, schedule, weights, config, dataset: str, *,

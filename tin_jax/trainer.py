@@ -33,6 +33,7 @@ from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from tin_jax import optim, train_step
+from tin_jax.checkpoints import init_from
 from tin_jax.data import input_pipeline as ip
 from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm
 
@@ -99,52 +100,6 @@ def _abstract(tree, sharding):
     return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), tree)
 
 
-def initial_weights(config, parts: train_step.ModelParts, params: dict, stats: dict, workdir_abstract: dict):
-    """``config.init_from``: a TF-slim ``resnet_v1_50`` checkpoint or one of our workdirs.
-
-    A slim checkpoint (ImageNet, or tf-faster-rcnn's detector) fills the backbone and
-    both res5 streams, the object stream's ``block5`` from the checkpoint's ``block4``
-    when it has none (TIN's ``Restore_flag=5``); the heads keep their initialisation.
-    """
-    src, kind = config.init_from, config.init_kind
-    if kind == "auto":
-        kind = "workdir" if os.path.isdir(os.path.join(src, "checkpoints")) else _tf_kind(src)
-    if kind == "workdir":
-        mngr = ocp.CheckpointManager(os.path.join(os.path.abspath(src), "checkpoints"))
-        if mngr.latest_step() is None:
-            raise TrainingError(f"{src}: init_from workdir holds no checkpoint")
-        got = restore(mngr, workdir_abstract, partial=True)
-        return got["params"], got["stats"]
-    if kind not in ("tf_resnet", "tf_tin"):
-        raise TrainingError(f"unknown init_kind {kind!r}: use 'auto', 'workdir', 'tf_resnet' or 'tf_tin'")
-    from tin_jax.checkpoints import tf_import, tin_import  # pylint: disable=g-import-not-at-top
-    model = parts.merge(*jax.tree.map(jnp.asarray, jax.device_get((params, stats))))
-    if kind == "tf_resnet":
-        report = tf_import.load_slim_resnet(
-            src, {"backbone": model.backbone, "block5": model.block5},
-            block_map={"block5": ("block5", "block4")},
-            ignore=tuple(tf_import.TF_TRAINING_STATE) + (r".*/(logits|fc|predictions)/.*",),
-            allow_unused=True)
-    else:  # a released TIN model (or any checkpoint of the original graph)
-        ignore = tuple(tin_import.TIN_TRAINING_STATE)
-        if not model.cfg.interactiveness:  # RC_D from a full TIN checkpoint: drop D
-            ignore += (r"(fc_binary|binary_classification)/.*",)
-        report = tin_import.load_tin_checkpoint(src, model, ignore=ignore)
-    logging.warning("loaded %s", report)
-    _, p, s, _ = nnx.split(model, nnx.Param, FrozenStat, ...)
-    return nnx.to_pure_dict(p), nnx.to_pure_dict(s)
-
-
-def _tf_kind(path: str) -> str:
-    """'tf_tin' if a TF checkpoint holds TIN's heads, else 'tf_resnet' (a bare backbone)."""
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    try:
-        names = tf.train.load_checkpoint(path).get_variable_to_shape_map()
-    except Exception as e:  # TF raises several types for a bad path
-        raise TrainingError(f"{path}: not a TF checkpoint or our workdir ({e})") from None
-    return "tf_tin" if any(n.startswith("classification/") for n in names) else "tf_resnet"
-
-
 # -- metrics -------------------------------------------------------------------------------
 
 class MetricLog:
@@ -192,6 +147,40 @@ class MetricLog:
         self.t0 = time.perf_counter()
         return mean
 
+    def write_eval(self, step: int, scalars: dict[str, float]) -> None:
+        """One evaluation's scalars (keys ``eval/...``), a line of their own in metrics.jsonl."""
+        if self.is_main:
+            self.writer.write_scalars(step, scalars)
+            with open(self.path, "a") as f:
+                f.write(json.dumps(dict(step=step, **{k: float(v) for k, v in scalars.items()})) + "\n")
+        self.t0 = time.perf_counter()  # the evaluation's time is not training throughput
+
+
+def periodic_evaluation(config, workdir: str, info: ip.DatasetInfo, parts, mesh, log: "MetricLog"):
+    """``fn(step, state)``: the test split's official evaluation of the current weights (every
+    ``config.eval_every`` steps and at the end), written to ``eval_<step>/``, TensorBoard and
+    ``metrics.jsonl``, then ``learning_curves.png`` redrawn. The ground truth is read once, here,
+    so a bad annotation path fails before the first step."""
+    from tin_jax import evaluator, learning_curves  # pylint: disable=g-import-not-at-top
+    gt = evaluator.load_test_ground_truth(config, info.metadata["dataset"])
+
+    def fn(step: int, state: dict) -> None:
+        t0 = time.perf_counter()
+        out_dir = os.path.join(workdir, f"eval_{step}")
+        got = evaluator.evaluate_state(config, info, gt, parts, state["params"], state["stats"], mesh, out_dir)
+        log.write_eval(step, got.scalars)
+        if jax.process_index() == 0:
+            learning_curves.plot_learning_curves(log.path, os.path.join(workdir, "learning_curves.png"))
+        headline = {k: v for k, v in got.scalars.items() if k in HEADLINE_EVAL}
+        logging.warning("evaluation at step %d (%.0f s): %s", step, time.perf_counter() - t0,
+                        ", ".join(f"{k[5:]} {100 * v:.2f}" for k, v in headline.items()))
+    return fn
+
+
+# Logged at each periodic evaluation (all of them go to metrics.jsonl and TensorBoard).
+HEADLINE_EVAL = ("eval/present/def/full", "eval/ceiling/def/full", "eval/binary_ap", "eval/role_ap_s1",
+                 "eval/agent_ap")
+
 
 def _write_run_info(workdir: str, config, params) -> None:
     if jax.process_index() != 0:
@@ -214,7 +203,8 @@ def pipeline_config(config, data_dir: str) -> ip.PipelineConfig:
         data_dir=data_dir, local_batch_size=config.data.batch_per_device * jax.local_device_count(),
         seed=config.seed, shuffle=config.data.shuffle, shuffle_buffer=config.data.shuffle_buffer,
         image_buckets=tuple(tuple(b) for b in config.data.image_buckets),
-        max_long_side=config.data.max_long_side or None, sampling=train_step.sampling_config(config),
+        max_long_side=config.data.max_long_side or None,
+        sampling=train_step.sampling_config(config, ip.load_info(data_dir).metadata["dataset"]),
         part_boxes=bool(config.model.part_level))
 
 
@@ -287,8 +277,11 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
         state = restore(checkpoint_manager(config.resume, config), abstract)
         logging.warning("resumed from %s at step %d", config.resume, int(state["step"]))
     elif config.init_from:
-        p, s = initial_weights(config, parts, state["params"], state["stats"],
-                               _abstract(dict(params=params, stats=stats), repl))
+        try:
+            p, s = init_from.load_initial_weights(config, parts, state["params"], state["stats"],
+                                                  _abstract(dict(params=params, stats=stats), repl))
+        except init_from.InitFromError as e:
+            raise TrainingError(str(e)) from None
         state = dict(state, params=jax.device_put(p, repl), stats=jax.device_put(s, repl))
         logging.warning("initialised from %s", config.init_from)
     elif config.model.calibrate_bn_images:
@@ -298,6 +291,9 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
         logging.warning("from scratch: BN statistics calibrated on %d images",
                      config.model.calibrate_bn_images)
     start = int(jax.device_get(state["step"]))
+    if start >= config.total_steps and mngr.latest_step() is None:  # nothing to train: keep the start
+        save(mngr, state, config)
+        mngr.wait_until_finished()
     _write_run_info(workdir, config, state["params"])
 
     host = dict(process_index=jax.process_index(), process_count=jax.process_count())
@@ -326,6 +322,7 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
                    dynamic_ncols=True)
     last = None
     it = ds.as_numpy_iterator()
+    evals = periodic_evaluation(config, workdir, info, parts, mesh, log) if config.get("eval_every") else None
     try:
         for step in range(start, config.total_steps):
             if stop["signal"] is not None:
@@ -352,6 +349,9 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
             if done % config.checkpoint_every == 0 or done == config.total_steps:
                 log.flush(images_per_step)  # never checkpoint a non-finite state
                 save(mngr, state, config)
+            if evals is not None and (done % config.eval_every == 0 or done == config.total_steps):
+                log.flush(images_per_step)
+                evals(done, state)
             if bar is not None:
                 bar.update(1)
     finally:

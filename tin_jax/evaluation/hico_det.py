@@ -809,6 +809,31 @@ def pair_overlap(det: np.ndarray, gt: np.ndarray) -> np.ndarray:
     return np.minimum(_box_overlap(det[:, :4], gt[:, :4]), _box_overlap(det[:, 4:], gt[:, 4:]))
 
 
+def best_gt_pair(det_image: np.ndarray, det_boxes: np.ndarray, gt_image: np.ndarray,
+                 gt_boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(best overlap, best GT row) of each detection (1-based boxes) among one class's GT pairs of its
+    image (GT images ascending): ``min(IoU_h, IoU_o)`` maximised, the first GT pair reaching it, as
+    VOCevaldet_bboxpair.m picks it. ``-inf`` and ``-1`` for a detection on an image without GT."""
+    n = len(det_image)
+    start = np.searchsorted(gt_image, det_image, side="left")
+    count = np.searchsorted(gt_image, det_image, side="right") - start
+    has = count > 0
+    ov_max = np.full(n, -np.inf)
+    best = np.full(n, -1, dtype=np.int64)
+    if not np.any(has):
+        return ov_max, best
+    first_pair = np.cumsum(count) - count
+    det_of_pair = np.repeat(np.arange(n), count)
+    gt_row = np.arange(int(count.sum())) - np.repeat(first_pair - start, count)
+    ov = pair_overlap(det_boxes[det_of_pair], gt_boxes[gt_row])
+    seg = first_pair[has]
+    ov_max[has] = np.maximum.reduceat(ov, seg)
+    # ``if min_ov > ov_max``: the first GT pair reaching the maximum wins.
+    candidate = np.where(ov == ov_max[det_of_pair], np.arange(len(ov)), len(ov))
+    best[has] = gt_row[np.minimum.reduceat(candidate, seg)]
+    return ov_max, best
+
+
 def match_detections(det_image: np.ndarray, det_boxes: np.ndarray, gt_image: np.ndarray, gt_boxes: np.ndarray,
                      min_overlap: float = MIN_OVERLAP) -> np.ndarray:
     """TP flags of ranked detections (1-based boxes) against one class's GT (images ascending).
@@ -818,22 +843,7 @@ def match_detections(det_image: np.ndarray, det_boxes: np.ndarray, gt_image: np.
     GT pair with overlap ``>= min_overlap``.
     """
     n = len(det_image)
-    start = np.searchsorted(gt_image, det_image, side="left")
-    count = np.searchsorted(gt_image, det_image, side="right") - start
-    has = count > 0
-    if not np.any(has):
-        return np.zeros(n, dtype=bool)
-    first_pair = np.cumsum(count) - count
-    det_of_pair = np.repeat(np.arange(n), count)
-    gt_row = np.arange(int(count.sum())) - np.repeat(first_pair - start, count)
-    ov = pair_overlap(det_boxes[det_of_pair], gt_boxes[gt_row])
-    seg = first_pair[has]
-    ov_max = np.full(n, -np.inf)
-    ov_max[has] = np.maximum.reduceat(ov, seg)
-    # ``if min_ov > ov_max``: the first GT pair reaching the maximum wins.
-    candidate = np.where(ov == ov_max[det_of_pair], np.arange(len(ov)), len(ov))
-    best = np.full(n, -1, dtype=np.int64)
-    best[has] = gt_row[np.minimum.reduceat(candidate, seg)]
+    ov_max, best = best_gt_pair(det_image, det_boxes, gt_image, gt_boxes)
     qualified = np.flatnonzero(ov_max >= min_overlap)
     _, first_use = np.unique(best[qualified], return_index=True)
     tp = np.zeros(n, dtype=bool)

@@ -24,17 +24,18 @@ from tin_jax.data import classes
 from tin_jax.evaluation import hico_det
 from tin_jax.io import hico_mat
 
-__all__ = ["class_labels", "draw_pr_points", "plot_per_class_ap", "plot_pr_curves",
+__all__ = ["class_labels", "draw_pr_points", "new_figure", "save_png", "plot_per_class_ap", "plot_pr_curves",
            "plot_top_detections", "precision_recall", "write_reports"]
 
 DPI = 100
 RARE_COLOR, NON_RARE_COLOR = "#d62728", "#1f77b4"
 HUMAN_COLOR, OBJECT_COLOR, LINK_COLOR, GT_COLOR = "#1f77b4", "#ff7f0e", "#ffd700", "#2ca02c"
+NO_INTERACTION = frozenset(classes.NO_INTERACTION_HOIS)
 
 
 # -- helpers ---------------------------------------------------------------------------------
 
-def _figure(size: tuple[int, int]):
+def new_figure(size: tuple[int, int]):
     """A Figure of exactly ``size`` = (width, height) pixels on an Agg canvas."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # pylint: disable=g-import-not-at-top
     from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
@@ -43,7 +44,7 @@ def _figure(size: tuple[int, int]):
     return fig
 
 
-def _save(fig, path: str | os.PathLike[str]) -> str:
+def save_png(fig, path: str | os.PathLike[str]) -> str:
     """PNG bytes of ``fig`` written atomically to ``path`` (no bbox cropping: the size is kept)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
@@ -80,7 +81,7 @@ def plot_per_class_ap(result: hico_det.HicoDetResult, path: str | os.PathLike[st
     present = np.flatnonzero(np.asarray(result.num_gt) > 0)
     order = present[np.argsort(-s.ap[present], kind="stable")]
     ap, rare = 100 * s.ap[order], s.rare[order]
-    fig = _figure(size)
+    fig = new_figure(size)
     ax = fig.add_subplot(1, 1, 1)
     x = np.arange(len(order))
     ax.bar(x, ap, width=0.85, color=np.where(rare, RARE_COLOR, NON_RARE_COLOR))
@@ -106,7 +107,7 @@ def plot_per_class_ap(result: hico_det.HicoDetResult, path: str | os.PathLike[st
                  f"have test GT (official mAP over all {len(s.ap)}: {100 * s.map_full:.2f})")
     ax.legend(handles=handles, loc="upper right", fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 # -- (b) precision-recall --------------------------------------------------------------------
@@ -147,7 +148,7 @@ def plot_pr_curves(result: hico_det.HicoDetResult, gt: hico_det.HicoGroundTruth,
     num_gt = gt.num_gt
     top = [int(c) for c in np.argsort(-num_gt, kind="stable")[:num_classes] if num_gt[c] > 0]
     labels = class_labels(result.action_names)
-    fig = _figure(size)
+    fig = new_figure(size)
     ax = fig.add_subplot(1, 1, 1)
     colors = [f"C{k % 10}" for k in range(len(top))]
     for c, color in zip(top, colors):
@@ -165,7 +166,7 @@ def plot_pr_curves(result: hico_det.HicoDetResult, gt: hico_det.HicoGroundTruth,
     if top:
         ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 # -- (c) detections on images ----------------------------------------------------------------
@@ -199,15 +200,23 @@ def plot_top_detections(data_dir: str, gt: hico_det.HicoGroundTruth,
                         dets: hico_det.HicoDetections, path: str | os.PathLike[str], *,
                         images: Sequence[int] | None = None, num_images: int = 4, top_k: int = 3,
                         split: str = "test", draw_gt: bool = True, cols: int = 2,
-                        size: tuple[int, int] = (1600, 1200)) -> str:
+                        size: tuple[int, int] = (1600, 1200), interactions_only: bool = True,
+                        score_name: str = "score") -> str:
     """Test images (read from the converted TFRecords) with their ``top_k`` highest-scoring
     detections: human box (blue), object box (orange), a line between the centres, and one label
     ``verb object score`` per detection (detections of the same box pair share the boxes).
 
     ``images``: 0-based test indices (``gt.filenames`` order); default the first ``num_images``
     images that have detections. ``draw_gt`` adds the image's GT pairs, thin dashed green.
+    ``interactions_only``: leave out HICO-DET's 80 ``no_interaction`` classes (a scored
+    "no interaction" says nothing a reader looks for). ``score_name`` heads the figure.
     Returns the path.
     """
+    if interactions_only and len(dets.per_class) == classes.NUM_HOIS:
+        dropped = hico_det.ClassDetections(np.zeros(0, np.int64), np.zeros((0, 8)), np.zeros(0))
+        dets = hico_det.HicoDetections(
+            tuple(dropped if c in NO_INTERACTION else d for c, d in enumerate(dets.per_class)),
+            dets.num_images)
     from tin_jax.data import input_pipeline as ip  # pylint: disable=g-import-not-at-top  (TF)
     import cv2  # pylint: disable=g-import-not-at-top
 
@@ -235,7 +244,7 @@ def plot_top_detections(data_dir: str, gt: hico_det.HicoGroundTruth,
         raise ValueError(f"{data_dir}: split {split!r} has no record of {missing[:3]}")
 
     labels = class_labels(gt.action_names)
-    fig = _figure(size)
+    fig = new_figure(size)
     n = max(len(images), 1)
     cols = max(1, min(cols, n))
     rows = -(-n // cols)
@@ -269,8 +278,10 @@ def plot_top_detections(data_dir: str, gt: hico_det.HicoGroundTruth,
                      f"{n_gt} GT pairs" + (f" ({', '.join(classes_gt[:2])}"
                                            f"{', ...' if len(classes_gt) > 2 else ''})" if n_gt else ""),
                      fontsize=8)
+    fig.suptitle(f"top {top_k} {'interactions' if interactions_only else 'detections'} per image "
+                 f"({score_name}); GT pairs dashed green", fontsize=9)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 # -- all three -------------------------------------------------------------------------------
@@ -278,9 +289,12 @@ def plot_top_detections(data_dir: str, gt: hico_det.HicoGroundTruth,
 def write_reports(out_dir: str | os.PathLike[str], result: hico_det.HicoDetResult,
                   gt: hico_det.HicoGroundTruth, dets: hico_det.HicoDetections, *,
                   data_dir: str | None = None, setting: str = "def", num_pr_classes: int = 8,
-                  num_images: int = 4, top_k: int = 3) -> dict[str, str]:
+                  num_images: int = 4, top_k: int = 3, display: hico_det.HicoDetections | None = None,
+                  display_score: str = "score") -> dict[str, str]:
     """``per_class_ap.png``, ``pr_curves.png`` and (with ``data_dir``, the converted TFRecords)
-    ``detections.png`` in ``out_dir``. Returns {name: path}."""
+    ``detections.png`` in ``out_dir``. ``display``: the detections drawn (default ``dets``), e.g.
+    with the model's probabilities instead of the LIS-weighted official scores, named
+    ``display_score``. Returns {name: path}."""
     out = os.fspath(out_dir)
     paths = {
         "per_class_ap": plot_per_class_ap(result, os.path.join(out, "per_class_ap.png"),
@@ -289,7 +303,8 @@ def write_reports(out_dir: str | os.PathLike[str], result: hico_det.HicoDetResul
                                     num_classes=num_pr_classes, setting=setting),
     }
     if data_dir:
-        paths["detections"] = plot_top_detections(data_dir, gt, dets,
+        paths["detections"] = plot_top_detections(data_dir, gt, dets if display is None else display,
                                                   os.path.join(out, "detections.png"),
-                                                  num_images=num_images, top_k=top_k)
+                                                  num_images=num_images, top_k=top_k,
+                                                  score_name=display_score)
     return paths
