@@ -35,6 +35,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.data.max_long_side = 0  # 0 = original resolution
     c.data.pos_augment = 15  # jittered positives per chunk (TIN's Pos_augment)
     c.data.neg_select = 60  # negatives per image at most (TIN's Neg_select)
+    # D's label for GT pairs annotated only "no_interaction" (HICO-DET): 'non_interactive' (fixed
+    # here) or 'interactive' (the original's, a known problem of its ult.py)
+    c.data.no_interaction_binary = "non_interactive"
     c.data.image_buckets = ((320, 480), (480, 320), (480, 480), (480, 640), (640, 480), (640, 640),
                             (800, 800), (1024, 1024))
 
@@ -56,6 +59,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.loss.class_weight_total = 0.0  # N of w_i = ln(N / n_i); 0 = the total count
 
     c.optim = ml_collections.ConfigDict()
+    c.optim.name = "momentum"  # the original's momentum SGD; 'adam' for short CPU runs (make_demo)
     c.optim.schedule = "sgdr"
     c.optim.lr = 0.001  # cfg.TRAIN.LEARNING_RATE * 10, as the HICO solver uses
     c.optim.first_decay_steps = 80_000
@@ -82,9 +86,15 @@ def base_config() -> ml_collections.ConfigDict:
     c.total_steps = 2_000_000
     c.log_every = 100
     c.checkpoint_every = 10_000
+    # Evaluate on the test split every this many steps (and at the end): eval_<step>/, TensorBoard,
+    # metrics.jsonl, learning_curves.png. 0 = never (evaluate.py afterwards).
+    c.eval_every = 0
     c.keep_checkpoints = 3  # keep-last-K
-    c.init_from = ""  # TF checkpoint (ImageNet resnet_v1_50, released TIN) or one of our workdirs
-    c.init_kind = "auto"  # 'auto' | 'tf_resnet' | 'tf_tin' | 'workdir'
+    # TF checkpoint (ImageNet resnet_v1_50, released TIN), torchvision ResNet-50 (.pth/.pt/
+    # .safetensors) or one of our workdirs (tin_jax/checkpoints/init_from.py); evaluate.py takes
+    # a TIN checkpoint or a workdir from it when --workdir holds no checkpoint
+    c.init_from = ""
+    c.init_kind = "auto"  # 'auto' | 'workdir' | 'tf_tin' | 'tf_resnet' | 'torch_resnet'
     c.resume = ""  # a workdir to continue from when --workdir holds no checkpoint
     c.compile_limit = 16  # more compilations than this indicate shape churn: error
 
@@ -137,6 +147,54 @@ def make_runlocal(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     c.total_steps = 20
     c.log_every = 5
     c.checkpoint_every = 10
+    return c
+
+
+def make_demo(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """The README demo's size: the same network and losses trained in minutes on 2 CPU cores,
+    from scratch, on the embedded synthetic data. Each departure from the original, and why
+    (the measurements are in the README's demo section):
+
+    - a narrow ResNet-50 (width 8: every channel count / 8) and 128-wide heads. No pretrained
+      weights exist for it, so its frozen BN statistics are calibrated on a few images;
+    - images at their original resolution, as TIN trains (the synthetic ones are at most
+      480 px): at width 8 the backbone is a small part of a step, while a 160 px cap shrinks
+      cups and phones below one cell of the stride-16 feature map;
+    - fewer pairs per step (3 jittered positives per chunk instead of 15, at most 16 negatives
+      instead of 60): a step's cost is mostly the interaction-pattern CNNs, per pair, so this
+      sees ~3x more images in the same time;
+    - Adam instead of momentum SGD, with TIN's cosine decay over the run: the HOI losses are
+      means over 600 classes, so each class's gradient is ~1/100 of D's; momentum SGD at the
+      original's lr needs its ~10^6 steps for the HOI heads to move, and at an lr that moves
+      them in 10^3 steps it breaks D (or diverges). Adam scales each parameter's step itself;
+    - D reads every pair's real object features in training (``d_negative_copy`` off): with the
+      original's copy D learns to tell training positives from negatives by where the copied
+      feature came from, a shortcut that does not exist at test time.
+    """
+    c.model.width = 8
+    c.model.fc_dim = 128
+    c.model.d_negative_copy = False
+    c.data.max_long_side = 0
+    c.data.image_buckets = ((320, 480), (480, 320))
+    c.data.shuffle_buffer = 256
+    c.data.pos_augment = 3
+    c.data.neg_select = 16
+    c.optim.name = "adam"
+    c.optim.lr = 0.001
+    c.optim.schedule = "sgdr"
+    c.total_steps = 600
+    c.optim.first_decay_steps = c.total_steps  # one cosine over the run
+    c.log_every = 50
+    c.checkpoint_every = 150
+    return c
+
+
+def apply_size(c: ml_collections.ConfigDict, arg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """A config's ``:runlocal`` (tests) or ``:demo`` (the README demo's size) option."""
+    if arg.get("runlocal"):
+        make_runlocal(c)
+    if arg.get("demo"):
+        make_demo(c)
     return c
 
 

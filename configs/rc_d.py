@@ -5,11 +5,10 @@ from configs import common
 
 
 def get_config(arg=None):
-    arg = common.parse_arg(arg, runlocal=False)
+    arg = common.parse_arg(arg, runlocal=False, demo=False)
     c = common.base_config()
     c.model.interactiveness = False
     c.loss.terms = ("H", "O", "sp")
     c.eval.nis = False
-    if arg.runlocal:
-        common.make_runlocal(c)
+    common.apply_size(c, arg)
     return c

@@ -13,13 +13,12 @@ from configs import common
 
 
 def get_config(arg=None):
-    arg = common.parse_arg(arg, phase="joint", runlocal=False)
+    arg = common.parse_arg(arg, phase="joint", runlocal=False, demo=False)
     c = common.base_config()
     if arg.phase == "pretrain":
         c.loss.terms = ("H", "O", "sp")
         c.eval.nis = False
     elif arg.phase != "joint":
         raise ValueError(f"phase must be 'pretrain' or 'joint', got {arg.phase!r}")
-    if arg.runlocal:
-        common.make_runlocal(c)
+    common.apply_size(c, arg)
     return c

@@ -6,9 +6,8 @@ from configs import common
 
 
 def get_config(arg=None):
-    arg = common.parse_arg(arg, runlocal=False)
+    arg = common.parse_arg(arg, runlocal=False, demo=False)
     c = common.base_config()
     c.data.dir = "out/demo/hico"
-    if arg.runlocal:
-        common.make_runlocal(c)
+    common.apply_size(c, arg)
     return c

@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, help="output Data/ directory")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dataset", choices=["hico", "vcoco", "both"], default="both")
-    p.add_argument("--hico_train", type=int, default=240)
+    p.add_argument("--hico_train", type=int, default=600)
     p.add_argument("--hico_test", type=int, default=80)
     p.add_argument("--vcoco_train", type=int, default=160)
     p.add_argument("--vcoco_test", type=int, default=60)

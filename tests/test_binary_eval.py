@@ -195,6 +195,20 @@ def test_master_hand_computed(tmp_path):
     assert res.ap_inter == pytest.approx((6 + 5 * 2 / 3) / 11) and res.ap_noninter == pytest.approx(1.0)
 
 
+def test_master_can_leave_no_interaction_annotations_out(tmp_path):
+    """Pair B's only annotation is a no_interaction HOI: with ``include_no_interaction=False`` it
+    is "no-inter" (labels [1, 0, 0, 0], the hand-computed APs of the first-HOI case above),
+    with the script's rule it is "inter" (labels [1, 0, 1, 0])."""
+    _write_anno(tmp_path / "a.mat", _hand_images(second_is_no_interaction=True))
+    gt = binary.read_gt_pairs(tmp_path / "a.mat")
+    pairs = binary.pairs_from_tin_output(_hand_pairs([(0.9, 0.1), (0.8, 0.3), (0.7, 0.05), (0.2, 0.9)]))
+    assert binary.master_interactiveness_labels(pairs[7], gt[7], first_hoi_only=False).tolist() == [1, 0, 1, 0]
+    labels = binary.master_interactiveness_labels(pairs[7], gt[7], first_hoi_only=False, include_no_interaction=False)
+    assert labels.tolist() == [1, 0, 0, 0]
+    res = binary.master_binary_ap(pairs, gt, first_hoi_only=False, include_no_interaction=False)
+    assert res.ap_inter == pytest.approx(1.0) and res.ap_noninter == pytest.approx(10 / 11)
+
+
 def test_master_ignores_zero_based_shift_and_truncates():
     # GT [11, 11, 50, 50] (file) vs detection [10.9, 10.9, 49.9, 49.9] -> int() -> [10, 10, 49, 49]
     gt = binary.GtPairs(np.array([[11., 11., 50., 50.]]), np.array([[11., 11., 50., 50.]]), np.array([0]),

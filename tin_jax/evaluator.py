@@ -190,10 +190,11 @@ def hico_report(config, info: ip.DatasetInfo, gt: hico_det.HicoGroundTruth, per_
         d_ap = binary.master_binary_ap(
             {binary.hico_image_id(r["filename"]): binary.PairScores(r["human_boxes"], r["object_boxes"], r["binary"])
              for r in per_image},
-            binary.read_gt_pairs(os.path.join(e.anno_dir, "anno_bbox.mat")), first_hoi_only=False)
+            binary.read_gt_pairs(os.path.join(e.anno_dir, "anno_bbox.mat")), first_hoi_only=False,
+            include_no_interaction=False)
         scalars["eval/binary_ap"] = d_ap.ap_inter
-        table += (f"\n\ninteractiveness AP of D over the {d_ap.num_pairs} candidate pairs "
-                  f"({d_ap.num_inter} interactive): {100 * d_ap.ap_inter:.2f}")
+        table += (f"\n\ninteractiveness AP of D over the {d_ap.num_pairs} candidate pairs ({d_ap.num_inter} "
+                  f"match a GT pair of an interactive HOI): {100 * d_ap.ap_inter:.2f}")
     if out_dir is None or jax.process_index() != 0:
         return Report(table, scalars)
     os.makedirs(out_dir, exist_ok=True)

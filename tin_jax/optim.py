@@ -115,7 +115,13 @@ def make_optimizer(cfg, params) -> tuple[optax.GradientTransformation, optax.Sch
     chain = [clip_each_by_norm(cfg.clip_norm)] if cfg.clip_norm else []
     if cfg.weight_decay:
         chain.append(optax.add_decayed_weights(cfg.weight_decay))
-    chain.append(optax.sgd(schedule, momentum=cfg.momentum))
+    name = cfg.get("name", "momentum")
+    if name == "momentum":
+        chain.append(optax.sgd(schedule, momentum=cfg.momentum))
+    elif name == "adam":
+        chain.append(optax.adam(schedule))
+    else:
+        raise ValueError(f"unknown optimizer {name!r}: use 'momentum' (the original's) or 'adam'")
     tx = optax.chain(optax.masked(optax.chain(*chain), mask),
                      optax.masked(optax.set_to_zero(), jax.tree.map(lambda m: not m, mask)))
     return tx, schedule, mask

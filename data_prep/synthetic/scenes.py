@@ -5,9 +5,12 @@ drawn scenes.  A scene holds 1-3 people (filled head + thick limbs drawn from 17
 keypoints) and 1-4 objects of 8 COCO classes, each class with its own shape and colour.
 Whether a person interacts with an object is decided by what is *visible*: the pose (a hand
 on the cup, a foot on the ball, hips on the seat, the head turned to the laptop), the spatial
-relation and the object's appearance.  People also stand right next to objects without
-interacting (relaxed pose), objects lie around as distractors, and groups are sometimes cut by
-the image border, so box overlap alone does not decide interactiveness.
+relation and the object's appearance.  People also stand right next to objects (or another
+person) without interacting (relaxed pose) and objects lie around as distractors. The
+annotation is complete: every person-object (and person-person) pair without an interaction
+is annotated with the object's no_interaction HOI, so the label follows what is visible
+(HICO-DET's annotators were not exhaustive). Groups are sometimes cut by the image border, so
+box overlap alone does not decide interactiveness.
 
 Public API (all randomness flows through an explicit ``np.random.Generator``; the same
 generator state gives the same scene, image and detections):
@@ -805,9 +808,11 @@ def _single_group(rng, types: list[InteractionType], budget: list[int]) -> _Grou
         o = _near_object(rng, name, plan, side) if side not in taken else None
         if o is not None:
             budget[0] -= 1
-            if rng.random() < 0.6:
-                noint = int(classes.NO_INTERACTION_HOI_BY_OBJECT[classes.coco_id(name)])
-                g.inters.append((0, ("o", len(g.objs)), (noint,), (), "no_interaction"))
+            rng.random()  # unused draw: keeps the random stream, so each seed's scenes, unchanged
+            # Annotated whenever it is there to see: a person standing next to an object without
+            # touching it is a "no interaction" pair, as far as what is visible decides.
+            noint = int(classes.NO_INTERACTION_HOI_BY_OBJECT[classes.coco_id(name)])
+            g.inters.append((0, ("o", len(g.objs)), (noint,), (), "no_interaction"))
             g.objs.append(o)
     g.actions.append(acts)
     return g
@@ -861,8 +866,8 @@ def _pair_group(rng, kind: str, budget: list[int], secondary_w: Mapping[str, flo
     else:
         noint = int(classes.NO_INTERACTION_HOI_BY_OBJECT[1])
         for i in (0, 1):
-            if rng.random() < 0.5:
-                g.inters.append((i, ("p", 1 - i), (noint,), (), "no_interaction"))
+            rng.random()  # unused draw (see _single_group)
+            g.inters.append((i, ("p", 1 - i), (noint,), (), "no_interaction"))
     return g
 
 
@@ -1120,9 +1125,25 @@ def sample_scene(rng: np.random.Generator, image_id: int, split: str,
                                                 tuple(int(v) for v in hois), tuple(vc)))
             type_names.append(tname)
 
+    _annotate_non_interacting(people, objects, interactions, type_names)
     img = render.finish(img, rng)
     return Scene(int(image_id), W, H, people, objects, interactions, person_actions, img,
                  type_names)
+
+
+def _annotate_non_interacting(people, objects, interactions, type_names) -> None:
+    """Every person-object and person-person pair without an interaction gets its object's
+    no_interaction HOI: the annotation is complete, so whether a pair is "no interaction" is
+    decided by what the image shows, never by which pairs an annotator happened to label."""
+    linked = {(i.human, i.target, i.target_is_person) for i in interactions}
+    for h in range(len(people)):
+        targets = [(t, False) for t in range(len(objects))] + [(t, True) for t in range(len(people)) if t != h]
+        for t, is_person in targets:
+            if (h, t, is_person) not in linked:
+                category = 1 if is_person else objects[t].category
+                interactions.append(Interaction(h, t, is_person,
+                                                (int(classes.NO_INTERACTION_HOI_BY_OBJECT[category]),), ()))
+                type_names.append("no_interaction")
 
 
 def _sorted_actions(acts) -> tuple[str, ...]:

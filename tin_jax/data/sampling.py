@@ -40,6 +40,11 @@ class SamplingConfig:
     # HICO: negatives are labelled one-hot at their no_interaction HOI (Neg[1]).
     # V-COCO: negatives get all-zero labels. None: decided by the dataset.
     negatives_use_stored_label: bool | None = None
+    # Positives labelled only with these ids (HICO-DET's no_interaction HOIs) get the binary
+    # label "non-interactive". The original labels every positive "interactive" (flagged as a
+    # known problem in its ult.py), which teaches D that annotated non-interacting pairs
+    # interact; () keeps that.
+    no_interaction_labels: tuple[int, ...] = ()
 
     @property
     def max_positives(self) -> int:
@@ -117,8 +122,10 @@ def sample_chunk(gt: PairSet, neg: PairSet, chunk_index: int, image_hw: tuple[in
     object_boxes = np.concatenate(ob).astype(np.float32)
     n = len(labels)
     binary = np.zeros((n, 2), np.float32)
-    binary[:num_pos, 0] = 1.0  # every positive is "interactive", as the original does
-    binary[num_pos:, 1] = 1.0
+    interactive = np.zeros(n, bool)
+    interactive[:num_pos] = [not set(l) <= set(cfg.no_interaction_labels) for l in labels[:num_pos]]
+    binary[interactive, 0] = 1.0
+    binary[~interactive, 1] = 1.0
     out = dict(
         human_boxes=human_boxes,
         object_boxes=object_boxes,

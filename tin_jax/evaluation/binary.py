@@ -234,9 +234,14 @@ def iou_inclusive_int(gt: np.ndarray, det: np.ndarray) -> np.ndarray:
     return np.where(ok, inter / np.where(ok, union, 1).astype(np.float64), 0.0)
 
 
-def master_interactiveness_labels(pairs: PairScores, gt: GtPairs, *, first_hoi_only: bool = True) -> np.ndarray:
-    """(N,) bool: the master script's "inter" label of each pair (see the module docstring)."""
+def master_interactiveness_labels(pairs: PairScores, gt: GtPairs, *, first_hoi_only: bool = True,
+                                  include_no_interaction: bool = True) -> np.ndarray:
+    """(N,) bool: the master script's "inter" label of each pair (see the module docstring).
+    ``include_no_interaction=False``: only GT pairs of interactive HOIs make a pair "inter" (the
+    master script counts a match with a no_interaction annotation as interactive)."""
     keep = gt.hoi_index == 0 if first_hoi_only else np.ones(len(gt.hoi_index), dtype=bool)
+    if not include_no_interaction:
+        keep &= ~np.isin(gt.hoi_ids, NO_INTERACTION_HOIS)
     # int() on the detection and int32 on the GT both truncate toward zero; no 0/1-based shift.
     gh, go = np.trunc(gt.human_boxes[keep]), np.trunc(gt.object_boxes[keep])
     dh, do = np.trunc(pairs.human_boxes), np.trunc(pairs.object_boxes)
@@ -297,14 +302,17 @@ def _missing_image(key: int) -> DataFormatError:
 
 
 def master_binary_ap(pairs: Mapping[int, PairScores], gt: Mapping[int, GtPairs], *,
-                     first_hoi_only: bool = True) -> MasterBinaryResult:
-    """Interactiveness AP exactly as TIN master's ``HICO_Benchmark_Binary.py`` (module docstring)."""
+                     first_hoi_only: bool = True, include_no_interaction: bool = True) -> MasterBinaryResult:
+    """Interactiveness AP exactly as TIN master's ``HICO_Benchmark_Binary.py`` (module docstring);
+    ``include_no_interaction=False`` labels by interactive HOIs only (see
+    :func:`master_interactiveness_labels`)."""
     labels, inter, noninter = [], [], []
     for key in sorted(pairs):
         p = pairs[key]
         if key not in gt:
             raise _missing_image(key)
-        labels.append(master_interactiveness_labels(p, gt[key], first_hoi_only=first_hoi_only))
+        labels.append(master_interactiveness_labels(p, gt[key], first_hoi_only=first_hoi_only,
+                                                    include_no_interaction=include_no_interaction))
         inter.append(p.scores[:, 0])
         noninter.append(p.scores[:, 1])
     lab = np.concatenate(labels) if labels else np.zeros(0, dtype=bool)

@@ -201,7 +201,7 @@ def plot_top_detections(data_dir: str, gt: hico_det.HicoGroundTruth,
                         images: Sequence[int] | None = None, num_images: int = 4, top_k: int = 3,
                         split: str = "test", draw_gt: bool = True, cols: int = 2,
                         size: tuple[int, int] = (1600, 1200), interactions_only: bool = True,
-                        score_name: str = "score") -> str:
+                        score_name: str = "score", min_fraction: float = 0.5) -> str:
     """Test images (read from the converted TFRecords) with their ``top_k`` highest-scoring
     detections: human box (blue), object box (orange), a line between the centres, and one label
     ``verb object score`` per detection (detections of the same box pair share the boxes).
@@ -209,7 +209,9 @@ def plot_top_detections(data_dir: str, gt: hico_det.HicoGroundTruth,
     ``images``: 0-based test indices (``gt.filenames`` order); default the first ``num_images``
     images that have detections. ``draw_gt`` adds the image's GT pairs, thin dashed green.
     ``interactions_only``: leave out HICO-DET's 80 ``no_interaction`` classes (a scored
-    "no interaction" says nothing a reader looks for). ``score_name`` heads the figure.
+    "no interaction" says nothing a reader looks for). ``min_fraction``: of the ``top_k``, only
+    those scoring at least this fraction of the image's best are drawn (a third verb far below
+    the first two is not what the model claims). ``score_name`` heads the figure.
     Returns the path.
     """
     if interactions_only and len(dets.per_class) == classes.NUM_HOIS:
@@ -259,6 +261,7 @@ def plot_top_detections(data_dir: str, gt: hico_det.HicoGroundTruth,
                 _draw_box(ax, box[4:], GT_COLOR, lw=1.0, ls="--")
         cls, boxes, scores = per_image.get(i, (np.zeros(0, int), np.zeros((0, 8)), np.zeros(0)))
         top = np.argsort(-scores, kind="stable")[:top_k]
+        top = top[scores[top] >= min_fraction * scores[top[:1]].max(initial=0.0)]
         groups: dict[tuple, list[int]] = {}
         for j in top.tolist():
             groups.setdefault(tuple(boxes[j].tolist()), []).append(j)
@@ -278,8 +281,8 @@ def plot_top_detections(data_dir: str, gt: hico_det.HicoGroundTruth,
                      f"{n_gt} GT pairs" + (f" ({', '.join(classes_gt[:2])}"
                                            f"{', ...' if len(classes_gt) > 2 else ''})" if n_gt else ""),
                      fontsize=8)
-    fig.suptitle(f"top {top_k} {'interactions' if interactions_only else 'detections'} per image "
-                 f"({score_name}); GT pairs dashed green", fontsize=9)
+    fig.suptitle(f"top {top_k} {'interactions' if interactions_only else 'detections'} per image scoring at "
+                 f"least {min_fraction:g} of its best ({score_name}); GT pairs dashed green", fontsize=9)
     fig.tight_layout()
     return save_png(fig, path)
 
