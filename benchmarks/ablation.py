@@ -1,6 +1,6 @@
 """The CVPR paper's ablation on the synthetic benchmark: what interactiveness and NIS buy.
 
-    python benchmarks/ablation.py [--seeds 0,1,2] [--out out/ablation] [--data out/demo]
+    python benchmarks/ablation.py [--seeds 0,1,2] [--steps 300] [--out out/ablation] [--data out/demo]
 
 Variants, each at the demo's size (``configs/common.make_demo``: the same network width, images,
 pairs per step, learning rate and number of training images for every variant):
@@ -12,7 +12,8 @@ pairs per step, learning rate and number of training images for every variant):
 - ``TIN (joint)``: the repository's "interactiveness-optimized" default, HOI + D losses from the
   start (``configs/tin_hico.py``), all the steps.
 
-Every variant trains the same number of steps (RP_D C_D: both phases together). Then, on the same
+Every variant trains the same number of steps (``--steps``; RP_D C_D: both phases together),
+each phase with one cosine over its steps. Then, on the same
 checkpoints, the test-time switches: NIS on/off (the variants with D) and LIS on/off. One forward
 pass per checkpoint; the switches only change the post-processing. Reported per row: mean and
 standard deviation over the seeds of the Default mAP over the HOI classes with test ground truth
@@ -82,10 +83,9 @@ def _config(spec: str, **overrides):
     return c
 
 
-def train_variant(name: str, seed: int, out: str, hico: str, anno: str) -> tuple[str, str, float]:
-    """Trains every phase of ``name`` (skipping finished ones); returns (last phase's config spec,
-    its workdir, training seconds)."""
-    total = _config(VARIANTS[name][-1][0]).total_steps
+def train_variant(name: str, seed: int, out: str, hico: str, anno: str, total: int) -> tuple[str, str, float]:
+    """Trains every phase of ``name`` for ``total`` steps in all (skipping finished phases);
+    returns (last phase's config spec, its workdir, training seconds)."""
     previous, spent = "", 0.0
     for k, (spec, fraction) in enumerate(VARIANTS[name]):
         workdir = os.path.join(out, f"{name.replace(' ', '_').replace('(', '').replace(')', '')}_s{seed}_p{k}")
@@ -224,6 +224,7 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--out", default="out/ablation")
     p.add_argument("--data", default="out/demo", help="holds raw/ and hico/ (made if missing)")
+    p.add_argument("--steps", type=int, default=300, help="training steps of every variant")
     args = p.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     out = os.path.abspath(args.out)
@@ -233,7 +234,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     for seed in seeds:
         for variant in VARIANTS:
-            spec, workdir, spent = train_variant(variant, seed, out, hico, anno)
+            spec, workdir, spent = train_variant(variant, seed, out, hico, anno, args.steps)
             seconds[f"{variant} seed {seed}"] = spent
             print(f"trained {variant} seed {seed} in {spent:.0f} s", flush=True)
             rows += [dict(variant=variant, **r) for r in evaluate_variant(spec, workdir, seed, hico, anno)]

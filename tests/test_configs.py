@@ -32,3 +32,20 @@ def test_variant_switches():
     assert d_only.get_config().loss.terms == ("binary",)
     assert tin_vcoco.get_config().optim.schedule == "exponential"
     assert common.parse_arg("runlocal,steps=7", runlocal=False, steps=1).steps == 7
+
+
+def test_demo_size_keeps_each_variant_and_changes_only_the_size():
+    """``:demo`` (benchmarks/ablation.py, configs/demo.py) sizes a variant for 2 CPU cores; what
+    makes the variant (D or not, loss terms, NIS) stays."""
+    from configs import common, demo, rc_d, rp_d_c_d, tin_hico
+    for mod, arg in ((tin_hico, None), (rc_d, None), (rp_d_c_d, "phase=pretrain")):
+        full = mod.get_config(arg)
+        small = mod.get_config(f"{arg},demo" if arg else "demo")
+        assert small.model.width == 8 and small.optim.name == "adam" and not small.model.d_negative_copy
+        assert small.optim.first_decay_steps == small.total_steps  # one cosine over the run
+        for key in ("model.interactiveness", "loss.terms", "eval.nis", "data.no_interaction_binary"):
+            section, leaf = key.split(".")
+            assert small[section][leaf] == full[section][leaf], key
+    c = demo.get_config("steps=40")
+    assert c.total_steps == c.optim.first_decay_steps == 40 and c.eval_every == 10
+    assert common.base_config().optim.name == "momentum" and common.base_config().model.d_negative_copy

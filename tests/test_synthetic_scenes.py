@@ -312,6 +312,31 @@ def test_negative_pairs(test_scenes):
     assert n_hard > 50
 
 
+def test_annotation_is_complete_and_vcoco_negatives_keep_non_interacting_pairs(test_scenes):
+    """Every person-object / person-person pair has exactly one annotation (an interaction or its
+    no_interaction HOI); without the no_interaction ones, the pairs matching only those become
+    negatives (V-COCO), and nothing else changes."""
+    extra = 0
+    for sc, dets in test_scenes:
+        pairs = [(i.human, i.target, i.target_is_person) for i in sc.interactions]
+        assert len(set(pairs)) == len(pairs)
+        n_people, n_objects = len(sc.people), len(sc.objects)
+        assert len(pairs) == n_people * n_objects + n_people * (n_people - 1)
+        for i in sc.interactions:
+            if not i.interactive:
+                want = classes.NO_INTERACTION_HOI_BY_OBJECT[sc.target_category(i)]
+                assert i.hoi_ids == (int(want),) and i.vcoco_classes == ()
+        hico, vcoco = set(S.negative_pairs(sc, dets)), set(S.negative_pairs(sc, dets, include_no_interaction=False))
+        assert hico <= vcoco
+        gt = [i for i in sc.interactions if i.interactive]
+        for h, o in vcoco - hico:  # matches a no_interaction pair only
+            m = [min(S.box_iou(dets[h].box[None], sc.people[i.human].box[None])[0, 0],
+                     S.box_iou(dets[o].box[None], sc.target_box(i)[None])[0, 0]) for i in gt]
+            assert not m or max(m) < 0.5
+        extra += len(vcoco - hico)
+    assert extra > len(test_scenes)
+
+
 # --------------------------------------------------------------------------------------------
 # learnability and appearance
 # --------------------------------------------------------------------------------------------

@@ -171,15 +171,15 @@ def periodic_evaluation(config, workdir: str, info: ip.DatasetInfo, parts, mesh,
         log.write_eval(step, got.scalars)
         if jax.process_index() == 0:
             learning_curves.plot_learning_curves(log.path, os.path.join(workdir, "learning_curves.png"))
-        headline = {k: v for k, v in got.scalars.items() if k in HEADLINE_EVAL}
-        logging.warning("evaluation at step %d (%.0f s): %s", step, time.perf_counter() - t0,
-                        ", ".join(f"{k[5:]} {100 * v:.2f}" for k, v in headline.items()))
+        said = [f"{label} {100 * got.scalars[k]:.2f}" for k, label in HEADLINE_EVAL if k in got.scalars]
+        logging.warning("evaluation at step %d (%.0f s): %s", step, time.perf_counter() - t0, ", ".join(said))
     return fn
 
 
 # Logged at each periodic evaluation (all of them go to metrics.jsonl and TensorBoard).
-HEADLINE_EVAL = ("eval/present/def/full", "eval/ceiling/def/full", "eval/binary_ap", "eval/role_ap_s1",
-                 "eval/agent_ap")
+HEADLINE_EVAL = (("eval/present/def/full", "Default mAP over the classes with test GT"),
+                 ("eval/ceiling/def/full", "its ceiling"), ("eval/binary_ap", "D's interactiveness AP"),
+                 ("eval/role_ap_s1", "role AP (scenario 1)"), ("eval/agent_ap", "agent AP"))
 
 
 def _write_run_info(workdir: str, config, params) -> None:

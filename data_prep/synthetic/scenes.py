@@ -1280,19 +1280,23 @@ def _box_pose(rng, box) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def negative_pairs(scene: Scene, detections: Sequence[Detection]) -> list[tuple[int, int]]:
+def negative_pairs(scene: Scene, detections: Sequence[Detection],
+                   include_no_interaction: bool = True) -> list[tuple[int, int]]:
     """(human det, object det) index pairs that match no GT interaction.
 
     A pair matches a GT pair when min(IoU_human, IoU_object) >= 0.5 (IoU = max of the continuous
     and the +1-pixel convention); objects include other humans.  This is what iCAN's
     ``Trainval_Neg`` holds (labelled there with the object's no_interaction HOI).
+    ``include_no_interaction=False``: only interactive GT pairs count (V-COCO, whose GT has no
+    "no interaction" pairs, keeps the non-interacting ones as negatives).
     """
     if not detections:
         return []
     boxes = np.stack([d.box for d in detections]).astype(np.float64)
-    if scene.interactions:
-        gh = np.stack([scene.people[i.human].box for i in scene.interactions])
-        go = np.stack([scene.target_box(i) for i in scene.interactions])
+    gt = [i for i in scene.interactions if include_no_interaction or i.interactive]
+    if gt:
+        gh = np.stack([scene.people[i.human].box for i in gt])
+        go = np.stack([scene.target_box(i) for i in gt])
         ih = box_iou(boxes, gh)  # (D, G)
         io = box_iou(boxes, go)
     out = []
@@ -1302,7 +1306,7 @@ def negative_pairs(scene: Scene, detections: Sequence[Detection]) -> list[tuple[
         for o in range(len(detections)):
             if o == h:
                 continue
-            if scene.interactions and np.any(np.minimum(ih[h], io[o]) >= 0.5):
+            if gt and np.any(np.minimum(ih[h], io[o]) >= 0.5):
                 continue
             out.append((h, o))
     return out

@@ -104,7 +104,7 @@ def make_vcoco(out: str, rng: np.random.Generator, num_train: int, num_test: int
                                   | {_class_id(n) for n in inter.vcoco_classes}),
                            gt_pose(rng, person, pose_missing_rate)])
             negs = []
-            for hi, oi in scenes.negative_pairs(scene, dets):
+            for hi, oi in scenes.negative_pairs(scene, dets, include_no_interaction=False):
                 h, o = dets[hi], dets[oi]
                 negs.append([image_id, 0, np.asarray(h.box, np.float32), np.asarray(o.box, np.float32),
                              [], int(o.category), np.array(o.score, np.float32), pose_list(h.pose)])
