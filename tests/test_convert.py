@@ -93,8 +93,8 @@ def test_test_records_match_detections_and_mat(raw_dir, hico_dir):
                 continue
             for hi, oi in np.asarray(hoi.connection, np.int64).reshape(-1, 2):
                 bh, bo = hoi.bboxhuman[0][hi - 1], hoi.bboxobject[0][oi - 1]
-                box = lambda b: [float(b.x1[0, 0]) - 1, float(b.y1[0, 0]) - 1,
-                                 float(b.x2[0, 0]) - 1, float(b.y2[0, 0]) - 1]
+                # the records hold float32 boxes, shifted in float32 (the .mat's values are float64)
+                box = lambda b: [float(np.float32(v[0, 0]) - np.float32(1)) for v in (b.x1, b.y1, b.x2, b.y2)]
                 expected.append((int(hoi.id[0, 0]) - 1, box(bh), box(bo)))
         got = [(rec.gt.labels[i][0], rec.gt.human_boxes[i].tolist(), rec.gt.object_boxes[i].tolist())
                for i in range(rec.gt.size)]
