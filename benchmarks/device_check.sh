@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU measurements of the train step (issue 5), as one short script for a lent GPU machine
+# The GPU measurements of the train step, as one short script for a GPU machine
 # whose Python has JAX, flax and optax but neither TensorFlow nor ml_collections, and no network.
 #
 #   make device-wheels                       # here, once: ml_collections' wheel into .device_wheels/

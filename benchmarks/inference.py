@@ -7,7 +7,7 @@ same boxes recur across its pairs. Two packings of the same pairs through ``infe
 and ``evaluator.predict_fn`` (the code evaluate.py runs), side by side:
 
 - ``per-pair``: the boxes of every pair, 32 pairs per slot (``boxes_per_slot=0``; the default
-  until the third session): two res5 crops per pair, the backbone once per 32 pairs;
+  before): two res5 crops per pair, the backbone once per 32 pairs;
 - ``distinct``: each slot's distinct human and object boxes, at most 16 of each, 64 pairs per
   slot (the defaults now): res5 once per box.
 

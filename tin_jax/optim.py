@@ -1,4 +1,4 @@
-"""The original's optimisation as optax transforms (``tin_spec`` §1.2-1.3).
+"""The original's optimisation as optax transforms (and Adam, for short runs such as the demo).
 
 - SGD with momentum 0.9 (TF ``MomentumOptimizer``: accumulate the raw gradient,
   scale by the learning rate afterwards: ``optax.sgd(lr, momentum=0.9)`` does the same);
