@@ -105,7 +105,7 @@ def train_variant(name: str, seed: int, out: str, hico: str, anno: str, total: i
     return VARIANTS[name][-1][0], previous, spent
 
 
-def nis_counts(per_image: list[dict], gt_pairs: dict, metadata) -> dict[str, int]:
+def nis_counts(per_image: list[dict], gt_pairs: dict) -> dict[str, int]:
     """Candidate pairs NIS removes, and how many of those are truly (non-)interactive: a pair is
     interactive when it matches (IoU > 0.5 for both boxes) a GT pair of an interactive HOI."""
     from tin_jax import postprocess  # pylint: disable=g-import-not-at-top
@@ -137,8 +137,7 @@ def evaluate_variant(spec: str, workdir: str, seed: int, hico: str, anno: str) -
     per_image = evaluator.run_inference(config, parts, params, stats, mesh, info.num_labels)
     gt = evaluator.load_test_ground_truth(config, "hico")
     has_d = train_step.model_config(config, info.metadata).interactiveness
-    counts = nis_counts(per_image, binary.read_gt_pairs(os.path.join(anno, "anno_bbox.mat")),
-                        info.metadata) if has_d else None
+    counts = nis_counts(per_image, binary.read_gt_pairs(os.path.join(anno, "anno_bbox.mat"))) if has_d else None
     rows = []
     for label, lis, nis in SWITCHES:
         if nis and not has_d:
