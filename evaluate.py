@@ -41,7 +41,7 @@ def main(argv):
     multihost.initialize()
     import jax  # pylint: disable=g-import-not-at-top
     from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
-    from tin_jax import evaluator  # pylint: disable=g-import-not-at-top
+    from tin_jax.inference import evaluator  # pylint: disable=g-import-not-at-top
     absl_logging.set_verbosity(absl_logging.WARNING)
     from tin_jax.io.errors import DataFormatError  # pylint: disable=g-import-not-at-top
     try:

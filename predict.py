@@ -34,7 +34,7 @@ flags.mark_flags_as_required(["config", "workdir", "detections", "out_dir"])
 def main(argv):
     del argv
     from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
-    from tin_jax import predict  # pylint: disable=g-import-not-at-top
+    from tin_jax.inference import predict  # pylint: disable=g-import-not-at-top
     absl_logging.set_verbosity(absl_logging.WARNING)
     try:
         text = predict.predict(FLAGS.config, FLAGS.workdir, FLAGS.detections, FLAGS.out_dir,

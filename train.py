@@ -33,7 +33,7 @@ def main(argv):
     multihost.initialize()
     import jax  # pylint: disable=g-import-not-at-top
     from absl import logging as absl_logging  # pylint: disable=g-import-not-at-top
-    from tin_jax import trainer  # pylint: disable=g-import-not-at-top
+    from tin_jax.training import trainer  # pylint: disable=g-import-not-at-top
     if not FLAGS.verbose:  # orbax and clu log every save at INFO; the progress bar says enough
         absl_logging.set_verbosity(absl_logging.WARNING)
     try:

@@ -108,7 +108,7 @@ def train_variant(name: str, seed: int, out: str, hico: str, anno: str, total: i
 def nis_counts(per_image: list[dict], gt_pairs: dict) -> dict[str, int]:
     """Candidate pairs NIS removes, and how many of those are truly (non-)interactive: a pair is
     interactive when it matches (IoU > 0.5 for both boxes) a GT pair of an interactive HOI."""
-    from tin_jax import postprocess  # pylint: disable=g-import-not-at-top
+    from tin_jax.inference import postprocess  # pylint: disable=g-import-not-at-top
     from tin_jax.evaluation import binary  # pylint: disable=g-import-not-at-top
     out = dict(pairs=0, interactive=0, removed=0, removed_non_interactive=0, removed_interactive=0)
     for r in per_image:
@@ -129,7 +129,8 @@ def nis_counts(per_image: list[dict], gt_pairs: dict) -> dict[str, int]:
 def evaluate_variant(spec: str, workdir: str, seed: int, hico: str, anno: str) -> list[dict]:
     """One forward pass over the test split, then every test-time switch."""
     from jax.sharding import NamedSharding, PartitionSpec as P  # pylint: disable=g-import-not-at-top
-    from tin_jax import evaluator, train_step  # pylint: disable=g-import-not-at-top
+    from tin_jax.inference import evaluator  # pylint: disable=g-import-not-at-top
+    from tin_jax.training import train_step  # pylint: disable=g-import-not-at-top
     from tin_jax.evaluation import binary  # pylint: disable=g-import-not-at-top
     config = _config(spec, **{"seed": seed, "data.dir": hico, "eval.anno_dir": anno})
     mesh = train_step.make_mesh()

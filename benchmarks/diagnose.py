@@ -32,8 +32,10 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 from jax.sharding import NamedSharding, PartitionSpec as P  # noqa: E402
 
-from tin_jax import evaluator, inference, postprocess, train_step  # noqa: E402
-from tin_jax.data import classes  # noqa: E402
+from tin_jax.inference import evaluator, runner, postprocess  # noqa: E402
+
+from tin_jax.training import train_step  # noqa: E402
+from tin_jax.schema import classes  # noqa: E402
 from tin_jax.data import input_pipeline as ip  # noqa: E402
 from tin_jax.evaluation import binary, hico_det  # noqa: E402
 
@@ -55,7 +57,7 @@ def streams_fn(parts, params, stats):
     return fn
 
 
-def train_items(data_dir: str) -> list[inference.PairItem]:
+def train_items(data_dir: str) -> list[runner.PairItem]:
     """Every training image's GT and negative pairs, with their labels in ``meta``."""
     items = []
     for rec, encoded in ip.iterate_records(data_dir, "train"):
@@ -66,7 +68,7 @@ def train_items(data_dir: str) -> list[inference.PairItem]:
                                                     np.concatenate([g.pose_valid, n.pose_valid]))]
         object_class = np.concatenate([g.object_classes, n.object_classes])
         interactive = np.concatenate([np.ones(g.size, bool), np.zeros(n.size, bool)])
-        items.append(inference.PairItem(encoded, h, w, np.concatenate([g.human_boxes, n.human_boxes]),
+        items.append(runner.PairItem(encoded, h, w, np.concatenate([g.human_boxes, n.human_boxes]),
                                         np.concatenate([g.object_boxes, n.object_boxes]), poses,
                                         dict(labels=labels, object_class=object_class, interactive=interactive)))
     return items
@@ -125,9 +127,9 @@ def main(argv=None) -> int:
     info, parts, params, stats, step = evaluator.load_checkpoint(config, args.workdir, NamedSharding(mesh, P()))
     fn = streams_fn(parts, params, stats)
     opts = evaluator.inference_options(config)
-    train = inference.run_items(fn, train_items(config.data.dir), mesh=mesh, **opts)
+    train = runner.run_items(fn, train_items(config.data.dir), mesh=mesh, **opts)
     e = config.eval
-    test = inference.run(fn, config.data.dir, mesh=mesh, human_thresh=e.human_thresh, object_thresh=e.object_thresh,
+    test = runner.run(fn, config.data.dir, mesh=mesh, human_thresh=e.human_thresh, object_thresh=e.object_thresh,
                          fallback=e.fallback, **opts,
                          empty={k: (info.num_labels,) for k in STREAMS} | {"binary": (2,)})
     gt = hico_det.load_ground_truth(e.anno_dir)

@@ -46,7 +46,7 @@ def _boxes(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def make_annotations(rng: np.random.Generator):
     """Long-tailed GT: every class present, ~33k pairs over 9,658 images; ~138 rare classes in train."""
-    from tin_jax.data import classes
+    from tin_jax.schema import classes
     from tin_jax.io.hico_mat import HicoAction, HicoBboxAnno, HicoHoiAnno, HicoImageAnno, HicoImageLabels
 
     actions = [HicoAction(obj, verb, classes.HICO_VERBS_ING[classes.HOI_TO_VERB[i]])

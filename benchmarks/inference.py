@@ -3,7 +3,7 @@
     python benchmarks/inference.py [--images 24] [--width 64] [--max_humans 6] [--max_objects 20]
 
 A test image pairs every selected human with every selected object (humans included), so the
-same boxes recur across its pairs. Two packings of the same pairs through ``inference.run_items``
+same boxes recur across its pairs. Two packings of the same pairs through ``runner.run_items``
 and ``evaluator.predict_fn`` (the code evaluate.py runs), side by side:
 
 - ``per-pair``: the boxes of every pair, 32 pairs per slot (``boxes_per_slot=0``; the default
@@ -34,8 +34,9 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks.model import FULL, flops_of, make_model  # noqa: E402
-from tin_jax import inference, train_step  # noqa: E402
-from tin_jax import evaluator  # noqa: E402
+from tin_jax.inference import runner  # noqa: E402
+from tin_jax.training import train_step  # noqa: E402
+from tin_jax.inference import evaluator  # noqa: E402
 
 PACKINGS = {"per-pair": dict(pairs_per_slot=32, boxes_per_slot=0),
             "distinct": dict(pairs_per_slot=64, boxes_per_slot=16)}
@@ -57,7 +58,7 @@ def synthetic_items(n: int, max_humans: int, max_objects: int, seed: int = 0) ->
         candidates = np.concatenate([humans, boxes(int(rng.integers(1, max_objects + 1)))])
         pairs = [(a, b) for a in range(len(humans)) for b in range(len(candidates)) if a != b]
         hi, oi = np.array(pairs).T
-        items.append(inference.PairItem(encoded, h, w, humans[hi].astype(np.float32),
+        items.append(runner.PairItem(encoded, h, w, humans[hi].astype(np.float32),
                                         candidates[oi].astype(np.float32), [None] * len(pairs)))
     return items
 
@@ -80,12 +81,12 @@ def main() -> None:
           f"{len(items)} images {HW[0]}x{HW[1]}, {pairs} pairs")
     results, rows = {}, []
     for name, packing in PACKINGS.items():
-        slots = inference._slots(items, **packing)  # pylint: disable=protected-access
+        slots = runner._slots(items, **packing)  # pylint: disable=protected-access
         rows_per_slot = packing["boxes_per_slot"] or packing["pairs_per_slot"]
         kw = dict(mesh=mesh, buckets=(HW,), **packing)
-        inference.run_items(fn, items[:1], **kw)  # compile
+        runner.run_items(fn, items[:1], **kw)  # compile
         t0 = time.perf_counter()
-        results[name] = inference.run_items(fn, items, **kw)
+        results[name] = runner.run_items(fn, items, **kw)
         seconds = time.perf_counter() - t0
         # the FLOPs of one slot's program, from the same function jitted on one slot's shapes
         P = packing["pairs_per_slot"]

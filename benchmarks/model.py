@@ -39,7 +39,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from flax import nnx  # noqa: E402
 
-from tin_jax import train_step  # noqa: E402
+from tin_jax.training import train_step  # noqa: E402
 from tin_jax.data import encoding  # noqa: E402
 from tin_jax.data import sampling  # noqa: E402
 from tin_jax.models import losses  # noqa: E402

@@ -29,7 +29,7 @@ def main() -> None:
     import numpy as np  # pylint: disable=g-import-not-at-top
     from jax.sharding import AxisType, NamedSharding, PartitionSpec as P  # pylint: disable=g-import-not-at-top
     from configs import common  # pylint: disable=g-import-not-at-top
-    from tin_jax import optim, train_step  # pylint: disable=g-import-not-at-top
+    from tin_jax.training import optim, train_step  # pylint: disable=g-import-not-at-top
     from tin_jax.models.tin import TINConfig  # pylint: disable=g-import-not-at-top
 
     config = common.base_config()

@@ -45,7 +45,7 @@ from benchmarks.model import (FULL, GPU_PEAK_TFLOPS, flops_of, gpu_peak,  # noqa
                               make_model, synthetic_batch, time_call)
 from benchmarks.train import jitted_step  # noqa: E402
 from configs import common  # noqa: E402
-from tin_jax import train_step  # noqa: E402
+from tin_jax.training import train_step  # noqa: E402
 from tin_jax.data import sampling  # noqa: E402
 from tin_jax.models.resnet import mask_padding  # noqa: E402
 from tin_jax.models.tin import TIN  # noqa: E402

@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks.model import DEMO, FULL, NUM_CLASSES, flops_of, make_model, synthetic_batch  # noqa: E402
 from configs import common  # noqa: E402
-from tin_jax import optim, train_step  # noqa: E402
+from tin_jax.training import optim, train_step  # noqa: E402
 from tin_jax.data import sampling  # noqa: E402
 from tin_jax.models import losses  # noqa: E402
 from tin_jax.models.tin import TIN, TINConfig  # noqa: E402

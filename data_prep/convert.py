@@ -30,7 +30,7 @@ import threading
 from typing import Any, Sequence
 
 from data_prep.sources.common import ProblemLog
-from tin_jax.data.records import ImageRecord
+from tin_jax.schema.records import ImageRecord
 from tin_jax.io.errors import DataFormatError
 
 FORMAT_VERSION = 1

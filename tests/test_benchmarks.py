@@ -18,7 +18,7 @@ if ROOT not in sys.path:  # plain `pytest` leaves out the root: benchmarks/, con
 from benchmarks import model as bench_model  # noqa: E402
 from benchmarks import step_cost  # noqa: E402
 from configs import common  # noqa: E402
-from tin_jax import optim, train_step  # noqa: E402
+from tin_jax.training import optim, train_step  # noqa: E402
 from tin_jax.models import losses  # noqa: E402
 
 
@@ -45,7 +45,7 @@ def test_the_step_and_its_benchmarks_import_without_tensorflow():
     and the benchmarks that time it must not need it (the input pipeline and the loop do)."""
     code = ("import sys\n"
             "for m in ('tensorflow', 'tensorflow_datasets', 'clu'): sys.modules[m] = None\n"
-            "import benchmarks.step_cost, benchmarks.train, benchmarks.model, tin_jax.train_step\n"
+            "import benchmarks.step_cost, benchmarks.train, benchmarks.model, tin_jax.training.train_step\n"
             "print('ok')\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.io as sio
 
-from tin_jax.data.classes import HICO_HOIS
+from tin_jax.schema.classes import HICO_HOIS
 from tin_jax.evaluation import binary
 from tin_jax.io.errors import DataFormatError
 from tin_jax.io.hico_mat import HicoAction, HicoBboxAnno, HicoHoiAnno, HicoImageAnno, write_anno_bbox_mat

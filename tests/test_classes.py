@@ -1,4 +1,4 @@
-"""Checks of tin_jax.data.classes against facts copied from the original files.
+"""Checks of tin_jax.schema.classes against facts copied from the original files.
 
 Facts are written out here (spot values, TIN literals, counts) rather than derived from the module.
 """
@@ -6,7 +6,7 @@ Facts are written out here (spot values, TIN literals, counts) rather than deriv
 import numpy as np
 import pytest
 
-from tin_jax.data import classes as C
+from tin_jax.schema import classes as C
 
 # TIN HICO-DET_Benchmark/Generate_HICO_detection_nis.py `hoi_range`
 # (1-based, indexed by COCO id - 1).

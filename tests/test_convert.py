@@ -278,7 +278,7 @@ def test_skip_bad_counts_in_manifest(case, raw_copy, tmp_path):
 
 
 def test_vcoco_conversion_matches_raw_files(raw_dir, tmp_path):
-    from tin_jax.data import classes
+    from tin_jax.schema import classes
     out = str(tmp_path / "vcoco")
     proc = run_module("data_prep.convert", "--dataset", "vcoco", "--data_dir", raw_dir, "--out_dir",
                       out, "--images_per_shard", "8", "--no_progress")

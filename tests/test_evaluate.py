@@ -119,20 +119,21 @@ def test_human_score_does_not_depend_on_the_object(vcoco_dir, vcoco_checkpoint):
     against passes with different objects and with the human itself as the object."""
     from jax.sharding import NamedSharding, PartitionSpec as P
     from configs import tin_vcoco
-    from tin_jax import inference, train_step
-    from tin_jax import evaluator
+    from tin_jax.inference import runner
+    from tin_jax.training import train_step
+    from tin_jax.inference import evaluator
     config = tin_vcoco.get_config("runlocal")
     config.data.dir = vcoco_dir
     config.model.width, config.model.fc_dim, config.data.max_long_side = 4, 32, 96
     mesh = train_step.make_mesh()
     _, parts, params, stats, _ = evaluator.load_checkpoint(config, str(vcoco_checkpoint), NamedSharding(mesh, P()))
-    items = inference.test_items(vcoco_dir, 0.0, 0.0, "none")
+    items = runner.test_items(vcoco_dir, 0.0, 0.0, "none")
     item = next(it for it in items if len(set(it.meta["human_index"].tolist())) < len(it.human_boxes))
     h = item.meta["human_index"][0]
     rows = np.flatnonzero(item.meta["human_index"] == h)
-    solo = inference.PairItem(item.encoded, item.height, item.width, item.human_boxes[rows[:1]],
+    solo = runner.PairItem(item.encoded, item.height, item.width, item.human_boxes[rows[:1]],
                               item.human_boxes[rows[:1]], item.poses[:1])
-    got = inference.run_items(evaluator.predict_fn(parts, params, stats), [item, solo], mesh=mesh,
+    got = runner.run_items(evaluator.predict_fn(parts, params, stats), [item, solo], mesh=mesh,
                               max_long_side=96, buckets=((96, 96),))
     pair_h = got[0]["human_scores"][rows]
     assert len(pair_h) >= 2
@@ -156,8 +157,9 @@ def test_nis_can_take_d_from_a_separate_model(hico_dir, hico_checkpoint, tmp_pat
     import jax
     import jax.numpy as jnp
     from jax.sharding import NamedSharding, PartitionSpec as P
-    from tin_jax import inference, train_step, trainer
-    from tin_jax import evaluator
+    from tin_jax.inference import runner
+    from tin_jax.training import train_step, trainer
+    from tin_jax.inference import evaluator
     config = _eval_config("tin_hico", hico_dir)
     mesh = train_step.make_mesh()
     repl = NamedSharding(mesh, P())
@@ -171,8 +173,8 @@ def test_nis_can_take_d_from_a_separate_model(hico_dir, hico_checkpoint, tmp_pat
     mngr.wait_until_finished()
     shutil.copy(hico_checkpoint / "config.json", other / "config.json")
 
-    items = [it for it in inference.test_items(hico_dir, 0.8, 0.3)[:6] if len(it.human_boxes)]
-    score = lambda fn: inference.run_items(fn, items, mesh=mesh, max_long_side=96, buckets=((160, 160),))
+    items = [it for it in runner.test_items(hico_dir, 0.8, 0.3)[:6] if len(it.human_boxes)]
+    score = lambda fn: runner.run_items(fn, items, mesh=mesh, max_long_side=96, buckets=((160, 160),))
     main_fn = evaluator.predict_fn(parts, params, stats)
     config.eval.d_workdir = str(other)
     main, d_only, mixed = (score(main_fn), score(evaluator.predict_fn(parts, d_params, stats)),
@@ -191,7 +193,7 @@ def test_nis_can_take_d_from_a_separate_model(hico_dir, hico_checkpoint, tmp_pat
 
 
 def test_slots_cover_every_pair_once_within_the_box_caps():
-    from tin_jax import inference
+    from tin_jax.inference import runner
     rng = np.random.default_rng(0)
     items = []
     for _ in range(30):  # humans x objects products, with repeats and a few odd pairs
@@ -199,11 +201,11 @@ def test_slots_cover_every_pair_once_within_the_box_caps():
         humans, objects = rng.uniform(0, 100, (nh, 4)), rng.uniform(0, 100, (no, 4))
         hi, oi = np.meshgrid(np.arange(nh), np.arange(no), indexing="ij")
         keep = rng.random(hi.size) < 0.9
-        items.append(inference.PairItem(b"", 1, 1, humans[hi.ravel()[keep]], objects[oi.ravel()[keep]],
+        items.append(runner.PairItem(b"", 1, 1, humans[hi.ravel()[keep]], objects[oi.ravel()[keep]],
                                         [None] * int(keep.sum())))
-    items.append(inference.PairItem(b"", 1, 1, np.zeros((0, 4)), np.zeros((0, 4)), []))
+    items.append(runner.PairItem(b"", 1, 1, np.zeros((0, 4)), np.zeros((0, 4)), []))
     for pairs, boxes in ((64, 16), (32, 4), (5, 0)):
-        slots = inference._slots(items, pairs, boxes)  # pylint: disable=protected-access
+        slots = runner._slots(items, pairs, boxes)  # pylint: disable=protected-access
         for i, item in enumerate(items):
             got = np.sort(np.concatenate([idx for j, idx in slots if j == i] or [np.zeros(0, int)]))
             np.testing.assert_array_equal(got, np.arange(len(item.human_boxes)))

@@ -16,7 +16,7 @@ import scipy.io
 
 from tests.conftest import run_module
 from tests.reference import hico_eval_loops as ref
-from tin_jax.data import classes
+from tin_jax.schema import classes
 from tin_jax.evaluation import hico_det as hd
 from tin_jax.io import hico_mat as hm
 from tin_jax.io.errors import DataFormatError

@@ -78,7 +78,8 @@ def test_examples_match_original_blob_builder(raw_dir, hico_dir, originals):
 def test_no_interaction_positives_can_be_labelled_non_interactive(raw_dir, hico_dir, originals):
     """``no_interaction_labels``: the original's binary labels, except that positives labelled
     only with a no_interaction HOI are non-interactive ([0, 1]); everything else unchanged."""
-    from tin_jax.data import classes, sampling
+    from tin_jax.schema import classes
+    from tin_jax.data import sampling
     chunks, neg = originals
     cfg = ip.PipelineConfig(data_dir=hico_dir, seed=11, shuffle_buffer=16, sampling=sampling.SamplingConfig(
         no_interaction_labels=tuple(classes.NO_INTERACTION_HOIS)))

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tin_jax.data import classes
+from tin_jax.schema import classes
 from tin_jax.evaluation import hico_det
 from tin_jax.io.errors import DataFormatError
 
@@ -119,7 +119,7 @@ def tiny(raw_dir, hico_dir, tmp_path_factory):
     from jax.sharding import NamedSharding, PartitionSpec as P
 
     from configs import tin_hico
-    from tin_jax import optim, train_step, trainer
+    from tin_jax.training import optim, train_step, trainer
     from tin_jax.data import input_pipeline as ip
     from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm
 
@@ -187,7 +187,9 @@ def test_d_can_come_from_config_eval_d_workdir(tiny, hico_dir, tmp_path):
     import jax.numpy as jnp
     from jax.sharding import NamedSharding, PartitionSpec as P
 
-    from tin_jax import evaluator, train_step, trainer
+    from tin_jax.inference import evaluator
+
+    from tin_jax.training import train_step, trainer
     config = tiny.config.copy_and_resolve_references()
     _, _, params, stats, _ = evaluator.load_checkpoint(config, str(tiny.work),
                                                        NamedSharding(train_step.make_mesh(), P()))
@@ -242,7 +244,7 @@ def test_drop_equals_tins_rule_on_a_direct_computation(tiny, hico_dir):
 
 
 def test_rescale_multiplies_by_p_inter(tiny):
-    from tin_jax import nis
+    from tin_jax.inference import nis
     out = tiny.root / "rescale"
     text = nis.rescore(tiny.config, str(tiny.work), str(tiny.root / "other"), str(out), mode="rescale",
                        evaluate=False)
@@ -259,8 +261,8 @@ def test_rescale_multiplies_by_p_inter(tiny):
 
 
 def test_poses_borrowed_from_test_humans_by_iou():
-    from tin_jax import nis
-    from tin_jax.data.records import Detections
+    from tin_jax.inference import nis
+    from tin_jax.schema.records import Detections
     poses = np.repeat(np.arange(4, dtype=np.float32)[:, None], 51, axis=1)  # pose of detection d: all d
     # humans 0 and 1 with poses, human 2 without, detection 3 no human
     det = Detections(np.array([[0, 0, 99, 99], [0, 0, 49, 99], [200, 0, 299, 99], [0, 0, 99, 99]], np.float32),
@@ -310,7 +312,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(tiny, hico_dir, tmp_path):
 
 
 def test_bad_files_name_file_and_entry(tiny, tmp_path):
-    from tin_jax import nis
+    from tin_jax.inference import nis
     run = lambda det_dir, out=tmp_path / "o", **kw: nis.rescore(tiny.config, str(tiny.work), str(det_dir),
                                                               str(out), evaluate=False, **kw)
     (tmp_path / "broken").mkdir()

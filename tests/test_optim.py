@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 from tests.tolerances import EPS32, FUNC_ULPS, Bounded, assert_within
-from tin_jax import optim
+from tin_jax.training import optim
 
 
 @pytest.mark.parametrize("t_mul", [2.0, 1.0, 1.5])

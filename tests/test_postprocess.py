@@ -1,4 +1,4 @@
-"""tin_jax.postprocess against a loop transcription of TIN's scripts, plus hand-checked cases."""
+"""tin_jax.inference.postprocess against a loop transcription of TIN's scripts, plus hand-checked cases."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 from tests.reference import tin_postprocess_loops as ref
 from tests.tolerances import EPS32, Bounded, assert_within
-from tin_jax import postprocess as pp
-from tin_jax.data import classes
+from tin_jax.inference import postprocess as pp
+from tin_jax.schema import classes
 from tin_jax.evaluation import hico_det
 from tin_jax.evaluation.vcoco import detections_to_vsrl
 from tin_jax.io.errors import DataFormatError

@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tin_jax import predict
-from tin_jax.data import classes
+from tin_jax.inference import predict
+from tin_jax.schema import classes
 from tin_jax.io.errors import DataFormatError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -96,7 +96,7 @@ def tiny(hico_dir, tmp_path_factory):
     from jax.sharding import NamedSharding, PartitionSpec as P
 
     from configs import tin_hico
-    from tin_jax import optim, train_step, trainer
+    from tin_jax.training import optim, train_step, trainer
     from tin_jax.data import input_pipeline as ip
     from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm
 
@@ -217,7 +217,7 @@ def test_predict_takes_d_from_config_eval_d_workdir(tiny, tmp_path):
     import jax.numpy as jnp
     from flax import nnx
 
-    from tin_jax import trainer
+    from tin_jax.training import trainer
     from tin_jax.models.resnet import FrozenStat
     graphdef, p_state, stats, rest = nnx.split(tiny.model, nnx.Param, FrozenStat, ...)
     d_params = jax.tree_util.tree_map_with_path(  # the same network with another D

@@ -9,8 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from tin_jax.data import classes, features
-from tin_jax.data.records import Detections, ImageRecord, PairSet
+from tin_jax.schema import classes
+
+from tin_jax.data import features
+from tin_jax.schema.records import Detections, ImageRecord, PairSet
 from tin_jax.evaluation import hico_det, reports
 
 C = classes.NUM_HOIS

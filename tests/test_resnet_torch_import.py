@@ -179,7 +179,7 @@ def test_train_init_from_a_torchvision_checkpoint(reference, tmp_path):
     from jax.sharding import NamedSharding, PartitionSpec as P
 
     from configs import tin_hico
-    from tin_jax import train_step
+    from tin_jax.training import train_step
     from tin_jax.checkpoints import init_from
     from tin_jax.data.encoding import PIXEL_MEANS_BGR
     from tin_jax.models.tin import TINConfig

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from data_prep.synthetic import scenes as S
-from tin_jax.data import classes
+from tin_jax.schema import classes
 
 N_TRAIN, N_TEST = 300, 150
 

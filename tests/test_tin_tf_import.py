@@ -306,7 +306,7 @@ def test_train_init_from_a_tin_checkpoint_gives_the_tf_logits(reference):
     import jax
     from jax.sharding import NamedSharding, PartitionSpec as P
     from configs import tin_hico
-    from tin_jax import train_step
+    from tin_jax.training import train_step
     from tin_jax.checkpoints import init_from
     config = tin_hico.get_config()
     config.init_from = reference["path"]
@@ -355,7 +355,8 @@ def test_evaluate_takes_a_tin_checkpoint_directly(reference, tiny_hico, tmp_path
     """evaluate with an empty workdir and ``config.init_from=<TIN TF checkpoint>`` writes the
     detections of the imported model: the same as evaluating the step-0 checkpoint that
     ``train.py --config.total_steps=0`` writes from that checkpoint."""
-    from tin_jax import evaluator, trainer
+    from tin_jax.inference import evaluator
+    from tin_jax.training import trainer
     config = _eval_config(tiny_hico)
     config.init_from = reference["path"]
     released = tmp_path / "released"  # holds nothing
@@ -380,7 +381,8 @@ def test_evaluate_takes_a_tin_checkpoint_directly(reference, tiny_hico, tmp_path
 def test_evaluate_and_train_reject_a_source_that_does_not_fit(reference, tiny_hico, tmp_path):
     """One line naming the file: a TIN checkpoint of another layout, a backbone-only source for
     evaluation (train.py: TrainingError; evaluate.py: ``error: ...``, exit 2)."""
-    from tin_jax import evaluator, trainer
+    from tin_jax.inference import evaluator
+    from tin_jax.training import trainer
     from tin_jax.checkpoints.init_from import InitFromError
     tiny = _eval_config(tiny_hico, width=4, fc_dim=32)
     tiny.init_from = reference["path"]

@@ -128,7 +128,7 @@ SHARDED_UPDATES = """
 import jax, jax.numpy as jnp, numpy as np, optax
 from jax.sharding import NamedSharding, PartitionSpec as P
 from configs import common
-from tin_jax import optim, train_step
+from tin_jax.training import optim, train_step
 mesh = train_step.make_mesh()
 assert mesh.size == 8
 rng = np.random.default_rng(0)

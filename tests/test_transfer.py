@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.test_train import TINY, _final_params, _leaves, _metrics, _run
-from tin_jax import optim, train_step, trainer
+from tin_jax.training import optim, train_step, trainer
 
 
 @pytest.mark.parametrize("every,dirs", [(2, 1), (3, 1), (2, 2), (5, 3)])

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tin_jax.data.records import POSE_LEN
+from tin_jax.schema.records import POSE_LEN
 from tin_jax.io.errors import DataFormatError
 
 

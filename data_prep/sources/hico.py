@@ -18,8 +18,8 @@ import numpy as np
 
 from data_prep.sources import common
 from data_prep.sources.common import ProblemLog
-from tin_jax.data import classes
-from tin_jax.data.records import Detections, ImageRecord, PairSet
+from tin_jax.schema import classes
+from tin_jax.schema.records import Detections, ImageRecord, PairSet
 from tin_jax.io import hico_mat
 from tin_jax.io.errors import DataFormatError
 from tin_jax.io.safe_pickle import load_pickle

@@ -3,7 +3,7 @@
 Files, relative to ``data_dir``:
 
 - ``Trainval_GT_VCOCO_with_pose.pkl`` list of ``[image_id, [role class ids], hbox, obox, [person class ids], pose]``
-  over TIN's 29 V-COCO classes (``tin_jax.data.classes.VCOCO_CLASSES``)
+  over TIN's 29 V-COCO classes (``tin_jax.schema.classes.VCOCO_CLASSES``)
 - ``Trainval_Neg_VCOCO_with_pose.pkl`` dict like HICO-DET's (only boxes, class, score and pose are used)
 - ``Test_Faster_RCNN_R-50-PFN_2x_VCOCO_with_pose.pkl`` dict ``image_id -> detections`` like HICO-DET's
 - ``v-coco/data/{vcoco/vcoco_test.json, instances_vcoco_all_2014.json, splits/vcoco_test.ids}`` (test ground truth)
@@ -23,8 +23,8 @@ import numpy as np
 from data_prep.sources import common
 from data_prep.sources.common import ProblemLog
 from data_prep.sources.hico import _pair_set, parse_test_detections, parse_train_neg
-from tin_jax.data import classes
-from tin_jax.data.records import Detections, ImageRecord, PairSet
+from tin_jax.schema import classes
+from tin_jax.schema.records import Detections, ImageRecord, PairSet
 from tin_jax.io import vcoco_json
 from tin_jax.io.safe_pickle import load_pickle
 

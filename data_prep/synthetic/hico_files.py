@@ -9,7 +9,7 @@ import numpy as np
 from data_prep.sources import hico as hico_src
 from data_prep.synthetic import py2pickle, scenes
 from data_prep.synthetic.common import detection_entry, gt_pose, pose_list, target_box, write_jpeg
-from tin_jax.data import classes
+from tin_jax.schema import classes
 from tin_jax.io import hico_mat
 
 

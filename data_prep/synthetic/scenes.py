@@ -48,7 +48,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from data_prep.synthetic import render
-from tin_jax.data import classes
+from tin_jax.schema import classes
 
 __all__ = [
     "KEYPOINT_NAMES",

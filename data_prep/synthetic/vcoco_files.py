@@ -15,7 +15,7 @@ import numpy as np
 from data_prep.sources import vcoco as vcoco_src
 from data_prep.synthetic import py2pickle, scenes
 from data_prep.synthetic.common import detection_entry, gt_pose, pose_list, target_box, write_jpeg
-from tin_jax.data import classes
+from tin_jax.schema import classes
 from tin_jax.io import vcoco_json as vj
 
 FIRST_TRAIN_ID = 100_000  # COCO image ids of the synthetic train2014 / val2014 images

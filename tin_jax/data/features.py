@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from tin_jax.data.records import POSE_LEN, Detections, ImageRecord, PairSet
+from tin_jax.schema.records import POSE_LEN, Detections, ImageRecord, PairSet
 
 _PAIR_FLOATS = {"human_boxes": 4, "object_boxes": 4, "poses": POSE_LEN, "scores": 1}
 _PAIR_INTS = ("object_classes", "pose_valid", "label_counts", "labels",

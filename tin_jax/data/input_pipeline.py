@@ -32,7 +32,8 @@ import tensorflow as tf
 
 from tin_jax.data import features, parts, sampling
 from tin_jax.data.encoding import DEFAULT_BUCKETS, bucket_for
-from tin_jax.data.records import POSE_LEN, PairSet
+from tin_jax.schema import body
+from tin_jax.schema.records import POSE_LEN, PairSet
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,7 +159,7 @@ def _sample_fn(cfg: PipelineConfig, num_labels: int):
         ("labels", tf.uint8, [p, num_labels]), ("person_labels", tf.uint8, [p, num_labels]),
         ("binary", tf.uint8, [p, 2]), ("patterns", tf.uint8, [p, 64, 64, 3]),
         ("pair_mask", tf.float32, [p]), ("num_pos", tf.int32, []),
-    ] + ([("part_boxes", tf.float32, [p, parts.NUM_PARTS, 4])] if cfg.part_boxes else [])
+    ] + ([("part_boxes", tf.float32, [p, body.NUM_PARTS, 4])] if cfg.part_boxes else [])
     in_keys = [f"{pre}/{k}" for pre in ("gt", "neg") for k in _PAIR_KEYS]
 
     def np_fn(image_id, chunk, epoch, height, width, *arrays):
@@ -286,7 +287,7 @@ def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: in
 
 
 def iterate_records(data_dir: str, split: str) -> Iterator:
-    """Yields every :class:`~tin_jax.data.records.ImageRecord` of a split (numpy, in order)."""
+    """Yields every :class:`~tin_jax.schema.records.ImageRecord` of a split (numpy, in order)."""
     info = load_info(data_dir)
     files = [os.path.join(data_dir, s["file"]) for s in info.shards(split)]
     for raw in tf.data.TFRecordDataset(files).map(features.parse_example).as_numpy_iterator():

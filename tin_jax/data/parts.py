@@ -30,9 +30,8 @@ from __future__ import annotations
 import numpy as np
 
 from tin_jax.data import jitter
+from tin_jax.schema.body import NUM_PARTS
 
-PART_NAMES = ("RAnk", "RKnee", "LKnee", "LAnk", "Hip", "Head", "RHand", "RSho", "LSho", "LHand")
-NUM_PARTS = len(PART_NAMES)
 PART_SIZE = (1.2, 1.0, 1.0, 1.2, 1.2, 1.2, 0.9, 1.0, 1.0, 0.9)
 MIN_SCORE = 0.2
 

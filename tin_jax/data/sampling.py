@@ -22,7 +22,7 @@ import dataclasses
 import numpy as np
 
 from tin_jax.data import jitter, parts, spatial
-from tin_jax.data.records import PairSet
+from tin_jax.schema.records import PairSet
 
 CHUNK_SIZE = 5  # TIN's interval_divide
 POS_AUGMENT = 15

@@ -41,6 +41,8 @@ from typing import Optional, Sequence, Union
 import cv2
 import numpy as np
 
+from tin_jax.schema.body import NUM_JOINTS
+
 __all__ = [
     "NUM_JOINTS",
     "LIMBS",
@@ -53,7 +55,6 @@ __all__ = [
     "interaction_patterns",
 ]
 
-NUM_JOINTS = 17
 #: Limbs as joint-index pairs (COCO keypoint order; index 17 = synthetic neck), in drawing order.
 LIMBS = (
     (1, 3), (2, 4), (0, 1), (0, 2), (0, 17), (5, 17), (6, 17), (5, 7), (6, 8),

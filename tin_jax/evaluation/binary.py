@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from tin_jax.data.classes import NO_INTERACTION_HOIS
+from tin_jax.schema.classes import NO_INTERACTION_HOIS
 from tin_jax.io.errors import DataFormatError
 from tin_jax.io.hico_mat import HicoBboxAnno, HicoImageAnno, read_anno_bbox_mat
 from tin_jax.io.safe_pickle import load_pickle

@@ -67,7 +67,7 @@ from typing import Any
 import numpy as np
 import scipy.io
 
-from tin_jax.data import classes
+from tin_jax.schema import classes
 from tin_jax.io import hico_mat
 from tin_jax.io.errors import DataFormatError
 

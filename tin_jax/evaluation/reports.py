@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tin_jax.data import classes
+from tin_jax.schema import classes
 from tin_jax.evaluation import hico_det
 from tin_jax.io import hico_mat
 

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from tin_jax.data.parts import NUM_PARTS
+from tin_jax.schema.body import NUM_PARTS
 from tin_jax.models.layers import SpatialCNN, cls_init, conv, dense
 from tin_jax.ops import roi
 

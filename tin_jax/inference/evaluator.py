@@ -15,7 +15,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from tin_jax import inference, postprocess, train_step
+from tin_jax.inference import runner, postprocess
+
+from tin_jax.training import train_step
 from tin_jax.checkpoints import init_from
 from tin_jax.data import input_pipeline as ip
 from tin_jax.evaluation import binary, ceiling, headline, hico_det
@@ -136,7 +138,7 @@ def run_inference(config, parts, params, stats, mesh, num_classes: int) -> list[
     """Every test image's candidate pairs and their scores (evaluate.py's forward pass)."""
     e = config.eval
     fn = scoring_fn(config, parts, params, stats, mesh)
-    return inference.run(
+    return runner.run(
         fn, config.data.dir, mesh=mesh,
         human_thresh=e.human_thresh, object_thresh=e.object_thresh, fallback=e.fallback,
         **inference_options(config), empty=dict(hoi_scores=(num_classes,), binary=(2,), human_scores=(num_classes,)))
@@ -306,6 +308,6 @@ def evaluate(config, workdir: str, out_dir: str | None = None) -> str:
     table = report(config, info, gt, per_image, out_dir).table
     metrics = os.path.join(workdir, "metrics.jsonl")
     if jax.process_index() == 0 and os.path.exists(metrics):  # the run's curves beside the other figures
-        from tin_jax import learning_curves  # pylint: disable=g-import-not-at-top
+        from tin_jax.evaluation import learning_curves  # pylint: disable=g-import-not-at-top
         learning_curves.plot_learning_curves(metrics, os.path.join(out_dir, "learning_curves.png"))
     return note + table

@@ -56,7 +56,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tin_jax.data import classes
+from tin_jax.schema import classes
 from tin_jax.evaluation.hico_det import HicoDetections
 from tin_jax.evaluation.vcoco import VcocoDetection
 from tin_jax.io.errors import DataFormatError

@@ -1,6 +1,6 @@
 """The training loop: data-parallel over every device of every host, exact resume.
 
-- One ``jax.jit`` step (``tin_jax.train_step``) over a 1-D device mesh (axis ``data``): the batch is sharded
+- One ``jax.jit`` step (``tin_jax.training.train_step``) over a 1-D device mesh (axis ``data``): the batch is sharded
   on its leading axis, parameters and optimizer state are replicated, XLA inserts
   the gradient all-reduce. Each host feeds its slice of the global batch
   (``jax.make_array_from_process_local_data``).
@@ -32,7 +32,7 @@ import orbax.checkpoint as ocp
 from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from tin_jax import optim, train_step
+from tin_jax.training import optim, train_step
 from tin_jax.checkpoints import init_from
 from tin_jax.data import input_pipeline as ip
 from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm
@@ -161,7 +161,8 @@ def periodic_evaluation(config, workdir: str, info: ip.DatasetInfo, parts, mesh,
     ``config.eval_every`` steps and at the end), written to ``eval_<step>/``, TensorBoard and
     ``metrics.jsonl``, then ``learning_curves.png`` redrawn. The ground truth is read once, here,
     so a bad annotation path fails before the first step."""
-    from tin_jax import evaluator, learning_curves  # pylint: disable=g-import-not-at-top
+    from tin_jax.inference import evaluator  # pylint: disable=g-import-not-at-top
+    from tin_jax.evaluation import learning_curves  # pylint: disable=g-import-not-at-top
     gt = evaluator.load_test_ground_truth(config, info.metadata["dataset"])
 
     def fn(step: int, state: dict) -> None:

@@ -1,6 +1,6 @@
 """The model's state and the jitted train step: what runs on the accelerator.
 
-Free of TensorFlow and of the training loop (``tin_jax.trainer``), so the step can be
+Free of TensorFlow and of the training loop (``tin_jax.training.trainer``), so the step can be
 built, traced and timed where only JAX is installed (``benchmarks/``).
 
 - ``build``: the TIN graph and its parameters / frozen statistics, initialised on the devices.
@@ -23,8 +23,9 @@ import optax
 from flax import nnx
 from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
 
-from tin_jax import optim
-from tin_jax.data import classes, encoding, sampling
+from tin_jax.training import optim
+from tin_jax.schema import classes
+from tin_jax.data import encoding, sampling
 from tin_jax.models import losses
 from tin_jax.models.resnet import FrozenStat
 from tin_jax.models.tin import TIN, TINConfig

@@ -8,7 +8,7 @@ One entry per image, alone or in a list (paths relative to the JSON file)::
 
 Scoring is evaluate.py's, image by image. Detections are numbered humans first, then
 objects (list order); humans are also candidate objects, as in TIN. Pairs come from
-``postprocess.select_pairs``, the forward pass from ``inference.run_items`` with
+``postprocess.select_pairs``, the forward pass from ``runner.run_items`` with
 ``evaluator.predict_fn`` (resize to ``max_long_side``, interaction patterns from the original
 boxes). HICO-DET models then go through ``postprocess.hico_detections`` itself (LIS, NIS,
 only the HOIs of the object's class), run with one "image" per pair so that every row it
@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from tin_jax import postprocess
-from tin_jax.data import classes
+from tin_jax.inference import postprocess
+from tin_jax.schema import classes
+from tin_jax.schema.body import NUM_JOINTS
 from tin_jax.io.errors import DataFormatError
 
-NUM_JOINTS = 17
 _ENTRY_KEYS = {"image": True, "humans": True, "objects": False}  # key -> required
 _DETECTION_KEYS = {"humans": {"box": True, "score": True, "pose": False},
                    "objects": {"box": True, "score": True, "class": True}}
@@ -201,16 +201,16 @@ def select_images(dets: list[ImageDetections], images: Sequence[str]) -> list[Im
 
 def pair_item(det: ImageDetections, human_thresh: float, object_thresh: float,
               fallback: str):
-    """TIN's candidate pairs of one image as an ``inference.PairItem`` (``meta``: what the
+    """TIN's candidate pairs of one image as an ``runner.PairItem`` (``meta``: what the
     outputs are reported with)."""
-    from tin_jax import inference  # pylint: disable=g-import-not-at-top  (jax, TF: not for bad input)
+    from tin_jax.inference import runner  # pylint: disable=g-import-not-at-top  (jax, TF: not for bad input)
     is_human = np.arange(len(det.scores)) < det.num_humans
     hi, oi, fb = postprocess.select_pairs(det.boxes, is_human, det.class_ids, det.scores,
                                           human_thresh, object_thresh, fallback=fallback)
     meta = dict(human_index=hi, object_index=oi, is_fallback=bool(fb), human_boxes=det.boxes[hi],
                 object_boxes=det.boxes[oi], object_class=det.class_ids[oi], human_score=det.scores[hi],
                 object_score=det.scores[oi])
-    return inference.PairItem(det.encoded, det.height, det.width, det.boxes[hi], det.boxes[oi],
+    return runner.PairItem(det.encoded, det.height, det.width, det.boxes[hi], det.boxes[oi],
                               [det.poses[i] for i in hi], meta)
 
 
@@ -334,14 +334,15 @@ def predict(config, workdir: str, detection_files: Sequence[str], out_dir: str, 
     if not config.model.hoi_classifier:
         raise ValueError("predict.py scores HOIs: the config's model has no HOI classifier (D only)")
     from jax.sharding import NamedSharding, PartitionSpec as P  # pylint: disable=g-import-not-at-top
-    from tin_jax import inference, train_step  # pylint: disable=g-import-not-at-top
-    from tin_jax import evaluator  # pylint: disable=g-import-not-at-top
+    from tin_jax.inference import runner  # pylint: disable=g-import-not-at-top
+    from tin_jax.training import train_step  # pylint: disable=g-import-not-at-top
+    from tin_jax.inference import evaluator  # pylint: disable=g-import-not-at-top
     mesh = train_step.make_mesh()
     info, parts, params, stats, _ = evaluator.load_checkpoint(config, workdir, NamedSharding(mesh, P()))
     items = [pair_item(d, e.human_thresh if human_thresh is None else human_thresh,
                        e.object_thresh if object_thresh is None else object_thresh, e.fallback)
              for d in dets]
-    results = inference.run_items(evaluator.scoring_fn(config, parts, params, stats, mesh), items,
+    results = runner.run_items(evaluator.scoring_fn(config, parts, params, stats, mesh), items,
                                   mesh=mesh, **evaluator.inference_options(config))
     dataset = info.metadata["dataset"]
     nis = evaluator.uses_nis(config, info.metadata)

@@ -3,7 +3,7 @@ each term (H, O, sp, D, ...) on the training stream, and the held-out mAP of the
 evaluations (``config.eval_every``) beside the ceiling of the same candidate pairs.
 
 A line of ``metrics.jsonl`` is either a training log line (``loss``, ``loss_<term>``, ``lr``, ...)
-or an evaluation line (keys under ``eval/``, see ``tin_jax.evaluator.eval_scalars``).
+or an evaluation line (keys under ``eval/``, see ``tin_jax.inference.evaluator.eval_scalars``).
 """
 
 from __future__ import annotations

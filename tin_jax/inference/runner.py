@@ -32,8 +32,9 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from tin_jax import postprocess
+from tin_jax.inference import postprocess
 from tin_jax.data import encoding, features, parts, spatial
+from tin_jax.schema import body
 from tin_jax.data import input_pipeline as ip
 
 
@@ -200,7 +201,7 @@ def run_items(model_fn: Callable[..., dict], items: Sequence[PairItem], *, mesh,
         ob = np.zeros_like(hb)
         hi_, oi_ = np.zeros((local, pairs_per_slot), np.int32), np.zeros((local, pairs_per_slot), np.int32)
         pat = np.zeros((local, pairs_per_slot, 64, 64, 3), np.float32)
-        pb = np.zeros((local, pairs_per_slot, parts.NUM_PARTS, 4), np.float32)
+        pb = np.zeros((local, pairs_per_slot, body.NUM_PARTS, 4), np.float32)
         for k, (i, idx) in enumerate(batch[first:first + local]):
             item = items[i]
             if i not in cache:

@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-POSE_LEN = 51  # 17 AlphaPose keypoints x (x, y, score)
+from tin_jax.schema.body import POSE_LEN  # noqa: F401  (the record field's length)
 
 
 @dataclasses.dataclass
