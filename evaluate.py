@@ -19,12 +19,11 @@ every host scores its share of the images, process 0 writes the reports.
 
 from __future__ import annotations
 
-import sys
 
 from absl import app, flags
 from ml_collections import config_flags
 
-from tin_jax import multihost
+from tin_jax import cli, multihost
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "experiment config file", lock_config=True)
@@ -47,8 +46,7 @@ def main(argv):
     try:
         table = evaluator.evaluate(FLAGS.config, FLAGS.workdir, FLAGS.out_dir)
     except (DataFormatError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+        cli.fail(e, 2)
     if jax.process_index() == 0:
         print(table)
 

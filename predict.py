@@ -14,10 +14,11 @@ converted dataset's metadata.json (class count and dataset of the checkpoint).
 
 from __future__ import annotations
 
-import sys
 
 from absl import app, flags
 from ml_collections import config_flags
+
+from tin_jax import cli
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "experiment config file", lock_config=True)
@@ -41,8 +42,7 @@ def main(argv):
                                images=FLAGS.image, top=FLAGS.top, human_thresh=FLAGS.human_thresh,
                                object_thresh=FLAGS.object_thresh)
     except (FileNotFoundError, ValueError) as e:  # DataFormatError included
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+        cli.fail(e, 2)
     print(text)
 
 

@@ -6,7 +6,8 @@ r"""Trains TIN.
 Initialisation order: the workdir's latest checkpoint, else ``config.resume``,
 else ``config.init_from`` (a TF-slim or torchvision ImageNet ResNet-50, a TIN TF checkpoint
 or an earlier workdir), else random. ``--config.total_steps=0`` saves the initial weights
-as the workdir's step-0 checkpoint. Multi-host: pass --coordinator_address/--num_processes/--process_id
+as the workdir's step-0 checkpoint. SIGTERM (preemption) saves the step reached and exits
+with status 143; the same command continues the run. Multi-host: pass --coordinator_address/--num_processes/--process_id
 (or set them in the environment; on TPU and SLURM jax finds them itself).
 """
 
@@ -17,7 +18,7 @@ import sys
 from absl import app, flags
 from ml_collections import config_flags
 
-from tin_jax import multihost
+from tin_jax import cli, multihost
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "experiment config file", lock_config=True)
@@ -26,6 +27,10 @@ multihost.define_flags()
 flags.DEFINE_bool("progress", True, "show a progress bar")
 flags.DEFINE_bool("verbose", False, "log at INFO level (checkpoint saves, metric lines)")
 flags.mark_flags_as_required(["config", "workdir"])
+
+# Stopped by SIGTERM (preemption) after saving: 128 + 15, as a shell reports a process the
+# signal ended, so `train.py && evaluate.py` does not evaluate an unfinished run.
+PREEMPTED_EXIT_CODE = 143
 
 
 def main(argv):
@@ -37,18 +42,22 @@ def main(argv):
     if not FLAGS.verbose:  # orbax and clu log every save at INFO; the progress bar says enough
         absl_logging.set_verbosity(absl_logging.WARNING)
     try:
-        last = trainer.train(FLAGS.config, FLAGS.workdir, progress=FLAGS.progress)
+        result = trainer.train(FLAGS.config, FLAGS.workdir, progress=FLAGS.progress)
     except (trainer.TrainingError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(3)
-    if last and jax.process_index() == 0:
-        losses = ", ".join(f"{k} {v:.4f}" for k, v in sorted(last.items()) if "loss" in k)
-        print(f"trained to step {FLAGS.config.total_steps}: {losses}; "
-              f"{last['images_per_sec']:.1f} images/s; workdir {FLAGS.workdir}")
-    elif FLAGS.config.total_steps == 0 and jax.process_index() == 0:
+        cli.fail(e, 3)
+    if jax.process_index() != 0:
+        return
+    if result.stopped_by:
+        print(f"{result.stopped_by}: stopped at step {result.step} of {FLAGS.config.total_steps}, "
+              f"checkpoint saved in {FLAGS.workdir}; rerun the same command to continue", file=sys.stderr)
+        sys.exit(PREEMPTED_EXIT_CODE)
+    if result.metrics:
+        losses = ", ".join(f"{k} {v:.4f}" for k, v in sorted(result.metrics.items()) if "loss" in k)
+        print(f"trained to step {result.step}: {losses}; "
+              f"{result.metrics['images_per_sec']:.1f} images/s; workdir {FLAGS.workdir}")
+    elif FLAGS.config.total_steps == 0:
         print(f"total_steps=0: workdir {FLAGS.workdir} holds the starting weights as its step-0 "
               "checkpoint")
-
 
 if __name__ == "__main__":
     app.run(main)

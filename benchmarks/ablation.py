@@ -129,15 +129,18 @@ def nis_counts(per_image: list[dict], gt_pairs: dict) -> dict[str, int]:
 def evaluate_variant(spec: str, workdir: str, seed: int, hico: str, anno: str) -> list[dict]:
     """One forward pass over the test split, then every test-time switch."""
     from jax.sharding import NamedSharding, PartitionSpec as P  # pylint: disable=g-import-not-at-top
+    from tin_jax.data import input_pipeline as ip  # pylint: disable=g-import-not-at-top
     from tin_jax.inference import evaluator  # pylint: disable=g-import-not-at-top
-    from tin_jax.training import train_step  # pylint: disable=g-import-not-at-top
+    from tin_jax.inference import scoring
+    from tin_jax.state import model as state_model, spec as model_spec
     from tin_jax.evaluation import binary  # pylint: disable=g-import-not-at-top
     config = _config(spec, **{"seed": seed, "data.dir": hico, "eval.anno_dir": anno})
-    mesh = train_step.make_mesh()
-    info, parts, params, stats, _ = evaluator.load_checkpoint(config, workdir, NamedSharding(mesh, P()))
+    mesh = state_model.make_mesh()
+    info = ip.load_info(config.data.dir)
+    _, parts, params, stats, _ = scoring.load_model(config, workdir, NamedSharding(mesh, P()))
     per_image = evaluator.run_inference(config, parts, params, stats, mesh, info.num_labels)
     gt = evaluator.load_test_ground_truth(config, "hico")
-    has_d = train_step.model_config(config, info.metadata).interactiveness
+    has_d = model_spec.model_config(config, info.metadata).interactiveness
     counts = nis_counts(per_image, binary.read_gt_pairs(os.path.join(anno, "anno_bbox.mat"))) if has_d else None
     rows = []
     for label, lis, nis in SWITCHES:

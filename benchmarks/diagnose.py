@@ -32,12 +32,14 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 from jax.sharding import NamedSharding, PartitionSpec as P  # noqa: E402
 
-from tin_jax.inference import evaluator, runner, postprocess  # noqa: E402
+from tin_jax.inference import runner, postprocess  # noqa: E402
+from tin_jax.inference import scoring  # noqa: E402
+from tin_jax.state import model as state_model  # noqa: E402
 
 from tin_jax.training import train_step  # noqa: E402
 from tin_jax.schema import classes  # noqa: E402
 from tin_jax.data import input_pipeline as ip  # noqa: E402
-from tin_jax.evaluation import binary, hico_det  # noqa: E402
+from tin_jax.evaluation import hico_det  # noqa: E402
 
 STREAMS = ("H", "O", "sp", "TIN")
 NO_INTERACTION = np.asarray(classes.NO_INTERACTION_HOIS)
@@ -123,10 +125,11 @@ def main(argv=None) -> int:
     path, _, arg = args.config.partition(":")
     config = importlib.import_module("configs." + os.path.splitext(os.path.basename(path))[0]).get_config(arg or None)
     config.eval.checkpoint_step = args.step
-    mesh = train_step.make_mesh()
-    info, parts, params, stats, step = evaluator.load_checkpoint(config, args.workdir, NamedSharding(mesh, P()))
+    mesh = state_model.make_mesh()
+    info = ip.load_info(config.data.dir)
+    _, parts, params, stats, step = scoring.load_model(config, args.workdir, NamedSharding(mesh, P()))
     fn = streams_fn(parts, params, stats)
-    opts = evaluator.inference_options(config)
+    opts = scoring.inference_options(config)
     train = runner.run_items(fn, train_items(config.data.dir), mesh=mesh, **opts)
     e = config.eval
     test = runner.run(fn, config.data.dir, mesh=mesh, human_thresh=e.human_thresh, object_thresh=e.object_thresh,

@@ -4,7 +4,7 @@
 
 A test image pairs every selected human with every selected object (humans included), so the
 same boxes recur across its pairs. Two packings of the same pairs through ``runner.run_items``
-and ``evaluator.predict_fn`` (the code evaluate.py runs), side by side:
+and ``scoring.predict_fn`` (the code evaluate.py runs), side by side:
 
 - ``per-pair``: the boxes of every pair, 32 pairs per slot (``boxes_per_slot=0``; the default
   before): two res5 crops per pair, the backbone once per 32 pairs;
@@ -35,8 +35,8 @@ import numpy as np  # noqa: E402
 
 from benchmarks.model import FULL, flops_of, make_model  # noqa: E402
 from tin_jax.inference import runner  # noqa: E402
-from tin_jax.training import train_step  # noqa: E402
-from tin_jax.inference import evaluator  # noqa: E402
+from tin_jax.inference import scoring  # noqa: E402
+from tin_jax.state import model as state_model  # noqa: E402
 
 PACKINGS = {"per-pair": dict(pairs_per_slot=32, boxes_per_slot=0),
             "distinct": dict(pairs_per_slot=64, boxes_per_slot=16)}
@@ -72,8 +72,8 @@ def main() -> None:
     args = p.parse_args()
     cfg = dataclasses.replace(FULL, width=args.width)
     parts, params, stats = make_model(cfg)
-    mesh = train_step.make_mesh()
-    fn = evaluator.predict_fn(parts, params, stats)
+    mesh = state_model.make_mesh()
+    fn = scoring.predict_fn(parts, params, stats)
     items = synthetic_items(args.images, args.max_humans, args.max_objects)
     pairs = sum(len(it.human_boxes) for it in items)
     device = jax.devices()[0]

@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 from flax import nnx  # noqa: E402
 
 from tin_jax.training import train_step  # noqa: E402
+from tin_jax.state import model as state_model  # noqa: E402
 from tin_jax.data import encoding  # noqa: E402
 from tin_jax.data import sampling  # noqa: E402
 from tin_jax.models import losses  # noqa: E402
@@ -107,9 +108,9 @@ def make_model(cfg: TINConfig, seed: int = 0, calibrate: bool = True, model_cls:
     """(parts, params, stats) on the default device, frozen-BN statistics calibrated on one
     small random image (a from-scratch ResNet-50 with identity BN explodes; real runs start
     from a checkpoint whose statistics are real)."""
-    mesh = train_step.make_mesh()
+    mesh = state_model.make_mesh()
     repl = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-    parts, params, stats = train_step.build(cfg, seed, repl, model_cls)
+    parts, params, stats = state_model.build(cfg, seed, repl, model_cls)
     if calibrate:
         b = jax.tree.map(jnp.asarray, synthetic_batch(seed, 1, (160, 240), 8))
         model = parts.merge(params, stats)

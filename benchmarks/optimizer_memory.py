@@ -30,12 +30,13 @@ def main() -> None:
     from jax.sharding import AxisType, NamedSharding, PartitionSpec as P  # pylint: disable=g-import-not-at-top
     from configs import common  # pylint: disable=g-import-not-at-top
     from tin_jax.training import optim, train_step  # pylint: disable=g-import-not-at-top
+    from tin_jax.state import model as state_model
     from tin_jax.models.tin import TINConfig  # pylint: disable=g-import-not-at-top
 
     config = common.base_config()
     cfg = TINConfig(width=args.width)
     one = jax.make_mesh((1,), ("data",), axis_types=(AxisType.Auto,), devices=jax.devices()[:1])
-    _, params, _ = train_step.build(cfg, 0, NamedSharding(one, P()))
+    _, params, _ = state_model.build(cfg, 0, NamedSharding(one, P()))
     tx, _, _ = optim.make_optimizer(config.optim, params)
     abstract = jax.eval_shape(tx.init, params)
     num_params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(params))

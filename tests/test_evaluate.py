@@ -120,20 +120,20 @@ def test_human_score_does_not_depend_on_the_object(vcoco_dir, vcoco_checkpoint):
     from jax.sharding import NamedSharding, PartitionSpec as P
     from configs import tin_vcoco
     from tin_jax.inference import runner
-    from tin_jax.training import train_step
-    from tin_jax.inference import evaluator
+    from tin_jax.inference import scoring
+    from tin_jax.state import model as state_model
     config = tin_vcoco.get_config("runlocal")
     config.data.dir = vcoco_dir
     config.model.width, config.model.fc_dim, config.data.max_long_side = 4, 32, 96
-    mesh = train_step.make_mesh()
-    _, parts, params, stats, _ = evaluator.load_checkpoint(config, str(vcoco_checkpoint), NamedSharding(mesh, P()))
+    mesh = state_model.make_mesh()
+    _, parts, params, stats, _ = scoring.load_model(config, str(vcoco_checkpoint), NamedSharding(mesh, P()))
     items = runner.test_items(vcoco_dir, 0.0, 0.0, "none")
     item = next(it for it in items if len(set(it.meta["human_index"].tolist())) < len(it.human_boxes))
     h = item.meta["human_index"][0]
     rows = np.flatnonzero(item.meta["human_index"] == h)
     solo = runner.PairItem(item.encoded, item.height, item.width, item.human_boxes[rows[:1]],
                               item.human_boxes[rows[:1]], item.poses[:1])
-    got = runner.run_items(evaluator.predict_fn(parts, params, stats), [item, solo], mesh=mesh,
+    got = runner.run_items(scoring.predict_fn(parts, params, stats), [item, solo], mesh=mesh,
                               max_long_side=96, buckets=((96, 96),))
     pair_h = got[0]["human_scores"][rows]
     assert len(pair_h) >= 2
@@ -158,26 +158,28 @@ def test_nis_can_take_d_from_a_separate_model(hico_dir, hico_checkpoint, tmp_pat
     import jax.numpy as jnp
     from jax.sharding import NamedSharding, PartitionSpec as P
     from tin_jax.inference import runner
-    from tin_jax.training import train_step, trainer
+    from tin_jax.inference import scoring
+    from tin_jax.state import model as state_model, spec as model_spec, store
     from tin_jax.inference import evaluator
+    from tin_jax.data import input_pipeline as ip
     config = _eval_config("tin_hico", hico_dir)
-    mesh = train_step.make_mesh()
+    mesh = state_model.make_mesh()
     repl = NamedSharding(mesh, P())
-    _, parts, params, stats, _ = evaluator.load_checkpoint(config, str(hico_checkpoint), repl)
+    _, parts, params, stats, _ = scoring.load_model(config, str(hico_checkpoint), repl)
     # the other model: the same network with another D (its binary layers moved)
     other = tmp_path / "other_d"
     d_params = jax.tree_util.tree_map_with_path(
         lambda p, x: x + 0.3 * jnp.sign(x) if "binary" in jax.tree_util.keystr(p) else x, params)
-    mngr = trainer.checkpoint_manager(str(other), config)
-    trainer.save(mngr, dict(params=d_params, stats=stats, step=jnp.asarray(1, jnp.int32)), config)
+    mngr = store.manager(str(other))
+    store.save(mngr, dict(params=d_params, stats=stats, step=jnp.asarray(1, jnp.int32)), model_spec.spec_of(config, ip.load_info(config.data.dir).metadata), config.seed)
     mngr.wait_until_finished()
     shutil.copy(hico_checkpoint / "config.json", other / "config.json")
 
     items = [it for it in runner.test_items(hico_dir, 0.8, 0.3)[:6] if len(it.human_boxes)]
     score = lambda fn: runner.run_items(fn, items, mesh=mesh, max_long_side=96, buckets=((160, 160),))
-    main_fn = evaluator.predict_fn(parts, params, stats)
+    main_fn = scoring.predict_fn(parts, params, stats)
     config.eval.d_workdir = str(other)
-    main, d_only, mixed = (score(main_fn), score(evaluator.predict_fn(parts, d_params, stats)),
+    main, d_only, mixed = (score(main_fn), score(scoring.predict_fn(parts, d_params, stats)),
                            score(evaluator._with_separate_d(config, main_fn, mesh)))  # pylint: disable=protected-access
     assert sum(len(r["binary"]) for r in mixed) > 0
     for a, b, m in zip(main, d_only, mixed):
@@ -187,9 +189,9 @@ def test_nis_can_take_d_from_a_separate_model(hico_dir, hico_checkpoint, tmp_pat
     # a model without D gets NIS from the separate one
     rc_d = _eval_config("rc_d", hico_dir)
     rc_d.eval.nis = True
-    assert not evaluator.uses_nis(rc_d, {"num_labels": 600, "dataset": "hico"})
+    assert not scoring.uses_nis(rc_d, model_spec.spec_of(rc_d, {"num_labels": 600, "dataset": "hico"}))
     rc_d.eval.d_workdir = str(other)
-    assert evaluator.uses_nis(rc_d, {"num_labels": 600, "dataset": "hico"})
+    assert scoring.uses_nis(rc_d, model_spec.spec_of(rc_d, {"num_labels": 600, "dataset": "hico"}))
 
 
 def test_slots_cover_every_pair_once_within_the_box_caps():

@@ -466,13 +466,13 @@ def test_mat5_writer_bytes_equal_scipy_savemat(tmp_path):
         if k != 2:
             for j in np.unique(image):
                 cells[k, j] = values[image == j]
-    ours = hd._mat5_cell_matrix("all_boxes", 4, 7, rows)
+    ours = hd.mat5.cell_matrix_element("all_boxes", 4, 7, rows)
     buf = io.BytesIO()
     scipy.io.savemat(buf, {"all_boxes": cells}, do_compression=False)
     assert ours == buf.getvalue()[128:]
     for compress in (False, True):
         path = tmp_path / f"c{compress}.mat"
-        path.write_bytes(hd._mat5_file("all_boxes", ours, compress))
+        path.write_bytes(hd.mat5.mat5_file("all_boxes", ours, compress))
         back = scipy.io.loadmat(path)["all_boxes"]
         assert back.shape == (4, 7) and all(np.array_equal(a, b) for a, b in zip(back.ravel(), cells.ravel()))
 

@@ -119,7 +119,8 @@ def tiny(raw_dir, hico_dir, tmp_path_factory):
     from jax.sharding import NamedSharding, PartitionSpec as P
 
     from configs import tin_hico
-    from tin_jax.training import optim, train_step, trainer
+    from tin_jax.training import optim
+    from tin_jax.state import model as state_model, spec as model_spec, store
     from tin_jax.data import input_pipeline as ip
     from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm
 
@@ -140,8 +141,8 @@ def tiny(raw_dir, hico_dir, tmp_path_factory):
     config.data.dir, config.eval.anno_dir = hico_dir, anno_dir
     config.model.width, config.model.fc_dim, config.data.max_long_side = 4, 32, MAX_LONG_SIDE
     metadata = ip.load_info(hico_dir).metadata
-    repl = NamedSharding(train_step.make_mesh(), P())
-    parts, params, stats = train_step.build(train_step.model_config(config, metadata), config.seed, repl)
+    repl = NamedSharding(state_model.make_mesh(), P())
+    parts, params, stats = state_model.build(model_spec.model_config(config, metadata), config.seed, repl)
     model = parts.merge(params, stats)
     first = next(iter(pairs))
     calibrate_batch_norm(model, lambda m: m(*_network_input(images[first][0], np.array(pairs[first]),
@@ -156,8 +157,8 @@ def tiny(raw_dir, hico_dir, tmp_path_factory):
     tx, _, _ = optim.make_optimizer(config.optim, params)
     state = dict(params=params, stats=jax.device_put(stats, repl), opt=tx.init(params),
                  step=jnp.zeros((), jnp.int32))
-    mngr = trainer.checkpoint_manager(str(root / "work"), config)
-    trainer.save(mngr, state, config)
+    mngr = store.manager(str(root / "work"))
+    store.save(mngr, state, model_spec.spec_of(config, ip.load_info(config.data.dir).metadata), config.seed)
     mngr.wait_until_finished()
     d = {k: 1 / (1 + np.exp(-(v + shift))) for k, v in logits.items()}
     return types.SimpleNamespace(root=root, work=root / "work", config=config, gt=gt, dets=dets, d=d,
@@ -187,16 +188,17 @@ def test_d_can_come_from_config_eval_d_workdir(tiny, hico_dir, tmp_path):
     import jax.numpy as jnp
     from jax.sharding import NamedSharding, PartitionSpec as P
 
-    from tin_jax.inference import evaluator
+    from tin_jax.inference import scoring
+    from tin_jax.state import model as state_model, spec as model_spec, store
 
-    from tin_jax.training import train_step, trainer
+    from tin_jax.data import input_pipeline as ip
     config = tiny.config.copy_and_resolve_references()
-    _, _, params, stats, _ = evaluator.load_checkpoint(config, str(tiny.work),
-                                                       NamedSharding(train_step.make_mesh(), P()))
+    _, _, params, stats, _ = scoring.load_model(config, str(tiny.work),
+                                                       NamedSharding(state_model.make_mesh(), P()))
     params["cls_score_binary"]["bias"] = params["cls_score_binary"]["bias"] + jnp.array([-30.0, 30.0])
     other = tmp_path / "other_d"
-    mngr = trainer.checkpoint_manager(str(other), config)
-    trainer.save(mngr, dict(params=params, stats=stats, step=jnp.asarray(1, jnp.int32)), config)
+    mngr = store.manager(str(other))
+    store.save(mngr, dict(params=params, stats=stats, step=jnp.asarray(1, jnp.int32)), model_spec.spec_of(config, ip.load_info(config.data.dir).metadata), config.seed)
     mngr.wait_until_finished()
     with open(other / "config.json", "w") as f:
         json.dump({"model": config.model.to_dict(), "seed": config.seed}, f)

@@ -268,7 +268,7 @@ def test_inference_feeds_part_boxes(hico_dir):
     """The test-time packing gives the model each pair's human part boxes (from the
     detection's pose, unclipped as the original's), scaled like the other boxes."""
     from tin_jax.inference import runner
-    from tin_jax.training import train_step
+    from tin_jax.state import model as state_model
     item = next(it for it in runner.test_items(hico_dir, 0.0, 0.0) if len(it.human_boxes))
     n = len(item.human_boxes)
     no_pose = runner.PairItem(item.encoded, item.height, item.width, item.human_boxes,
@@ -278,7 +278,7 @@ def test_inference_feeds_part_boxes(hico_dir):
     scale = min(1.0, 96 / max(item.height, item.width))
     assert any(p is not None for p in item.poses)
     for boxes_per_slot in (0, 2):  # per-pair boxes, and tables of distinct boxes
-        got = runner.run_items(echo, [item, no_pose], mesh=train_step.make_mesh(), max_long_side=96,
+        got = runner.run_items(echo, [item, no_pose], mesh=state_model.make_mesh(), max_long_side=96,
                                   buckets=((96, 96),), boxes_per_slot=boxes_per_slot)
         np.testing.assert_allclose(got[0]["hb"], item.human_boxes * scale, rtol=1e-6)
         np.testing.assert_allclose(got[0]["pb"], parts.part_boxes_of(item.human_boxes, item.poses) * scale,

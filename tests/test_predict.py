@@ -96,7 +96,8 @@ def tiny(hico_dir, tmp_path_factory):
     from jax.sharding import NamedSharding, PartitionSpec as P
 
     from configs import tin_hico
-    from tin_jax.training import optim, train_step, trainer
+    from tin_jax.training import optim
+    from tin_jax.state import model as state_model, spec as model_spec, store
     from tin_jax.data import input_pipeline as ip
     from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm
 
@@ -110,8 +111,8 @@ def tiny(hico_dir, tmp_path_factory):
     config.data.dir = hico_dir
     config.model.width, config.model.fc_dim, config.data.max_long_side = 4, 32, MAX_LONG_SIDE
     metadata = ip.load_info(hico_dir).metadata
-    repl = NamedSharding(train_step.make_mesh(), P())
-    parts, params, stats = train_step.build(train_step.model_config(config, metadata), config.seed, repl)
+    repl = NamedSharding(state_model.make_mesh(), P())
+    parts, params, stats = state_model.build(model_spec.model_config(config, metadata), config.seed, repl)
     model = parts.merge(params, stats)
     calibrate_batch_norm(model, lambda m: m(*_pair_inputs(str(root), ENTRY_A, PAIRS_A)))
     stats = nnx.to_pure_dict(nnx.split(model, nnx.Param, FrozenStat, ...)[2])
@@ -119,8 +120,8 @@ def tiny(hico_dir, tmp_path_factory):
     state = dict(params=params, stats=jax.device_put(stats, repl), opt=tx.init(params),
                  step=jnp.zeros((), jnp.int32))
     work = root / "work"
-    mngr = trainer.checkpoint_manager(str(work), config)
-    trainer.save(mngr, state, config)
+    mngr = store.manager(str(work))
+    store.save(mngr, state, model_spec.spec_of(config, ip.load_info(config.data.dir).metadata), config.seed)
     mngr.wait_until_finished()
     return types.SimpleNamespace(root=root, work=work, config=config, model=parts.merge(params, stats))
 
@@ -217,16 +218,17 @@ def test_predict_takes_d_from_config_eval_d_workdir(tiny, tmp_path):
     import jax.numpy as jnp
     from flax import nnx
 
-    from tin_jax.training import trainer
+    from tin_jax.state import spec as model_spec, store
+    from tin_jax.data import input_pipeline as ip
     from tin_jax.models.resnet import FrozenStat
     graphdef, p_state, stats, rest = nnx.split(tiny.model, nnx.Param, FrozenStat, ...)
     d_params = jax.tree_util.tree_map_with_path(  # the same network with another D
         lambda p, x: x + 0.3 * jnp.sign(x) if "binary" in jax.tree_util.keystr(p) else x,
         nnx.to_pure_dict(p_state))
     other = tmp_path / "other_d"
-    mngr = trainer.checkpoint_manager(str(other), tiny.config)
-    trainer.save(mngr, dict(params=d_params, stats=nnx.to_pure_dict(stats),
-                            step=jnp.asarray(1, jnp.int32)), tiny.config)
+    mngr = store.manager(str(other))
+    store.save(mngr, dict(params=d_params, stats=nnx.to_pure_dict(stats), step=jnp.asarray(1, jnp.int32)),
+               model_spec.spec_of(tiny.config, ip.load_info(tiny.config.data.dir).metadata), tiny.config.seed)
     mngr.wait_until_finished()
     with open(other / "config.json", "w") as f:
         json.dump({"model": tiny.config.model.to_dict(), "seed": tiny.config.seed}, f)

@@ -179,15 +179,15 @@ def test_train_init_from_a_torchvision_checkpoint(reference, tmp_path):
     from jax.sharding import NamedSharding, PartitionSpec as P
 
     from configs import tin_hico
-    from tin_jax.training import train_step
+    from tin_jax.state import model as state_model
     from tin_jax.checkpoints import init_from
-    from tin_jax.data.encoding import PIXEL_MEANS_BGR
+    from tin_jax.schema.image import PIXEL_MEANS_BGR
     from tin_jax.models.tin import TINConfig
 
     config = tin_hico.get_config()
     config.init_from = reference["path"]
     assert init_from.resolve_kind(reference["path"]) == "torch_resnet"
-    parts, params, stats = train_step.build(TINConfig(), 0, NamedSharding(train_step.make_mesh(), P()))
+    parts, params, stats = state_model.build(TINConfig(), 0, NamedSharding(state_model.make_mesh(), P()))
     p, s = init_from.load_initial_weights(config, parts, params, stats)
 
     sd = {k: v.numpy() for k, v in reference["state_dict"].items()}

@@ -306,13 +306,13 @@ def test_train_init_from_a_tin_checkpoint_gives_the_tf_logits(reference):
     import jax
     from jax.sharding import NamedSharding, PartitionSpec as P
     from configs import tin_hico
-    from tin_jax.training import train_step
+    from tin_jax.state import model as state_model
     from tin_jax.checkpoints import init_from
     config = tin_hico.get_config()
     config.init_from = reference["path"]
     assert init_from.resolve_kind(reference["path"]) == "tf_tin"
-    mesh = train_step.make_mesh()
-    parts, params, stats = train_step.build(TINConfig(), 0, NamedSharding(mesh, P()))
+    mesh = state_model.make_mesh()
+    parts, params, stats = state_model.build(TINConfig(), 0, NamedSharding(mesh, P()))
     p, s = init_from.load_initial_weights(config, parts, params, stats)
     model = parts.merge(*jax.tree.map(jnp.asarray, (p, s)))
     image = jnp.asarray(reference["image"])

@@ -129,7 +129,9 @@ import jax, jax.numpy as jnp, numpy as np, optax
 from jax.sharding import NamedSharding, PartitionSpec as P
 from configs import common
 from tin_jax.training import optim, train_step
-mesh = train_step.make_mesh()
+from tin_jax.inference import scoring
+from tin_jax.state import model as state_model, spec as model_spec, store
+mesh = state_model.make_mesh()
 assert mesh.size == 8
 rng = np.random.default_rng(0)
 params = {"backbone": {"block2": {"k": rng.normal(size=(3, 3, 16, 32))}},

@@ -34,10 +34,10 @@ import os
 import jax
 import jax.numpy as jnp
 import numpy as np
-import orbax.checkpoint as ocp
 from flax import nnx
 
 from tin_jax.models.resnet import SLIM_BN_EPS, TORCH_BN_EPS, FrozenStat
+from tin_jax.state import model as state_model, store
 
 KINDS = ("auto", "workdir", "tf_tin", "tf_resnet", "torch_resnet")
 FULL_MODEL_KINDS = ("workdir", "tf_tin")  # a whole TIN; the other kinds fill the backbone only
@@ -58,35 +58,8 @@ def _first_line(e: BaseException) -> str:
 
 # -- our workdirs ----------------------------------------------------------------------------
 
-def checkpoint_dir(workdir: str) -> str:
-    return os.path.join(os.path.abspath(workdir), "checkpoints")
-
-
 def latest_step(workdir: str) -> int | None:
-    """The newest checkpoint step in ``workdir``, None when it holds none (or does not exist)."""
-    if not os.path.isdir(checkpoint_dir(workdir)):
-        return None
-    return ocp.CheckpointManager(checkpoint_dir(workdir)).latest_step()
-
-
-def abstract_weights(params: dict, stats: dict, sharding=None) -> dict:
-    """``{params, stats}`` as ShapeDtypeStructs (the target of :func:`restore_weights`);
-    ``sharding`` None keeps each array's own."""
-    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(
-        x.shape, x.dtype, sharding=sharding if sharding is not None else getattr(x, "sharding", None)),
-        dict(params=params, stats=stats))
-
-
-def restore_weights(workdir: str, abstract: dict, step: int | None = None) -> dict:
-    """``{params, stats}`` of ``workdir``'s checkpoint ``step`` (latest when None), without the
-    optimizer state."""
-    mngr = ocp.CheckpointManager(checkpoint_dir(workdir))
-    step = mngr.latest_step() if step is None else step
-    state = ocp.args.PyTreeRestore(
-        abstract, restore_args=ocp.checkpoint_utils.construct_restore_args(abstract),
-        partial_restore=True)
-    got = mngr.restore(step, args=ocp.args.Composite(state=state, meta=ocp.args.JsonRestore()))
-    return got["state"]
+    return store.latest_step(workdir)
 
 
 # -- which kind ------------------------------------------------------------------------------
@@ -123,7 +96,7 @@ def load_initial_weights(config, parts, params: dict, stats: dict,
     """``(params, stats)`` of ``config.init_from`` (kind ``config.init_kind``) as pure dicts,
     starting from ``params``/``stats`` (the model's initialisation, kept where the source has
     nothing: the heads of a ResNet checkpoint; ShapeDtypeStructs for a whole-model source, see
-    ``train_step.build(initialise=False)``). ``parts``: ``train_step.ModelParts``.
+    ``state_model.build(initialise=False)``). ``parts``: ``train_step.ModelParts``.
     ``workdir_abstract``: the restore target of a workdir source (default: the shapes and
     shardings of ``params``/``stats``)."""
     src = config.init_from
@@ -131,9 +104,9 @@ def load_initial_weights(config, parts, params: dict, stats: dict,
     if kind == "workdir":
         if latest_step(src) is None:
             raise InitFromError(f"{src}: init_from workdir holds no checkpoint")
-        abstract = workdir_abstract or abstract_weights(params, stats)
+        abstract = workdir_abstract or state_model.abstract(dict(params=params, stats=stats))
         try:
-            got = restore_weights(src, abstract)
+            got = store.restore_weights(src, abstract)
         except Exception as e:  # orbax raises several types for a tree that does not fit
             raise InitFromError(f"{src}: its checkpoint does not fit this config's model "
                                 f"({_first_line(e)})") from None
@@ -209,7 +182,7 @@ def _slim_path(torch_path: tuple) -> tuple:
 def _fold_torch_input(values: dict) -> None:
     """Make ``conv1`` + its BN read TIN's input (BGR minus the Caffe means) as torchvision's
     stem reads normalised RGB: x_t = (rgb / 255 - mean) / std, rgb = bgr[::-1] + means."""
-    from tin_jax.data.encoding import PIXEL_MEANS_BGR  # pylint: disable=g-import-not-at-top
+    from tin_jax.schema.image import PIXEL_MEANS_BGR  # pylint: disable=g-import-not-at-top
     std, mean = np.asarray(IMAGENET_STD_RGB, np.float64), np.asarray(IMAGENET_MEAN_RGB, np.float64)
     offset = (np.asarray(PIXEL_MEANS_BGR, np.float64)[::-1] / 255.0 - mean) / std  # per RGB channel
     kernel = np.asarray(values[("conv1", "kernel")], np.float64)  # HWIO, I = RGB
@@ -241,5 +214,5 @@ def _load_torch_resnet(src: str, model):
     return report
 
 
-__all__ = ["FULL_MODEL_KINDS", "InitFromError", "KINDS", "abstract_weights", "latest_step",
-           "load_initial_weights", "resolve_kind", "restore_weights"]
+__all__ = ["FULL_MODEL_KINDS", "InitFromError", "KINDS", "latest_step", "load_initial_weights",
+           "resolve_kind"]

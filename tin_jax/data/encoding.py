@@ -12,14 +12,12 @@ from typing import Sequence
 import numpy as np
 
 from tin_jax.data.sampling import PATTERN_SCALE
+from tin_jax.schema.image import PIXEL_MEANS_BGR
 
 # The padded image shapes of a batch, one compilation each; images larger than all of them
 # round up to ``bucket_for``'s multiple.
 DEFAULT_BUCKETS = ((320, 480), (480, 320), (480, 480), (480, 640), (640, 480), (640, 640),
                    (800, 800), (1024, 1024))
-
-# BGR means of the original (cfg.PIXEL_MEANS), subtracted from cv2's BGR image.
-PIXEL_MEANS_BGR = (102.9801, 115.9465, 122.7717)
 
 
 def normalize_image(image, image_hw, xp=np):

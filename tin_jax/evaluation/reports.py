@@ -15,17 +15,18 @@ or one figure at a time: :func:`plot_per_class_ap`, :func:`plot_pr_curves`,
 from __future__ import annotations
 
 import io
+import json
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
 from tin_jax.schema import classes
 from tin_jax.evaluation import hico_det
-from tin_jax.io import hico_mat
+from tin_jax.io import hico_mat, tfrecord
 
-__all__ = ["class_labels", "draw_pr_points", "new_figure", "save_png", "plot_per_class_ap", "plot_pr_curves",
-           "plot_top_detections", "precision_recall", "write_reports"]
+__all__ = ["class_labels", "draw_box", "draw_pr_points", "new_figure", "save_png", "plot_per_class_ap",
+           "plot_pr_curves", "plot_top_detections", "precision_recall", "read_split_images", "write_reports"]
 
 DPI = 100
 RARE_COLOR, NON_RARE_COLOR = "#d62728", "#1f77b4"
@@ -190,10 +191,52 @@ def _image_detections(dets: hico_det.HicoDetections, wanted: Sequence[int]):
     return out
 
 
-def _draw_box(ax, box, color, lw=2.0, ls="-"):
+def draw_box(ax, box, color, lw=2.0, ls="-"):
+    """An unfilled rectangle for ``box`` = [x1, y1, x2, y2] in data coordinates."""
     from matplotlib.patches import Rectangle  # pylint: disable=g-import-not-at-top
     x1, y1, x2, y2 = (float(v) for v in box)
     ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, ec=color, lw=lw, ls=ls))
+
+
+def _split_shards(data_dir: str, split: str) -> list[str]:
+    """Paths of the split's shards, from the converter's ``manifest.json``."""
+    path = os.path.join(data_dir, "manifest.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: missing; convert the dataset first (python -m data_prep.convert ...)")
+    with open(path) as f:
+        splits = json.load(f)["splits"]
+    if split not in splits:
+        raise ValueError(f"split {split!r} not in the manifest; have {sorted(splits)}")
+    return [os.path.join(data_dir, s["file"]) for s in splits[split]["shards"]]
+
+
+def read_split_images(data_dir: str, split: str, filenames: Collection[str]) -> dict[str, np.ndarray]:
+    """{filename: (H, W, 3) uint8 RGB} of the wanted images of a converted split, at their stored size.
+
+    The TFRecords are read with :mod:`tin_jax.io.tfrecord` (no TensorFlow), the stored JPEG / PNG bytes decoded
+    with OpenCV; a record's CRC is checked when its image is used. Raises ValueError if an image is missing or
+    cannot be decoded.
+    """
+    import cv2  # pylint: disable=g-import-not-at-top
+    wanted, out = set(filenames), {}
+    for shard in (_split_shards(data_dir, split) if wanted else ()):
+        for record in tfrecord.iter_records(shard):
+            f = tfrecord.bytes_features(record.payload, ("image/filename", "image/encoded"))
+            name = f.get("image/filename", [b""])[0].decode()
+            if name not in wanted or name in out:
+                continue
+            record.verify()
+            encoded = f.get("image/encoded", [b""])[0]
+            bgr = cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR)
+            if bgr is None:
+                raise ValueError(f"{data_dir}: {name}: image cannot be decoded")
+            out[name] = bgr[..., ::-1]
+            if len(out) == len(wanted):
+                return out
+    missing = sorted(wanted - set(out))
+    if missing:
+        raise ValueError(f"{data_dir}: split {split!r} has no record of {missing[:3]}")
+    return out
 
 
 def plot_top_detections(data_dir: str, gt: hico_det.HicoGroundTruth,
@@ -202,9 +245,10 @@ def plot_top_detections(data_dir: str, gt: hico_det.HicoGroundTruth,
                         split: str = "test", draw_gt: bool = True, cols: int = 2,
                         size: tuple[int, int] = (1600, 1200), interactions_only: bool = True,
                         score_name: str = "score", min_fraction: float = 0.5) -> str:
-    """Test images (read from the converted TFRecords) with their ``top_k`` highest-scoring
-    detections: human box (blue), object box (orange), a line between the centres, and one label
-    ``verb object score`` per detection (detections of the same box pair share the boxes).
+    """Test images (read from the converted TFRecords by :func:`read_split_images`) with their
+    ``top_k`` highest-scoring detections: human box (blue), object box (orange), a line between
+    the centres, and one label ``verb object score`` per detection (detections of the same box
+    pair share the boxes).
 
     ``images``: 0-based test indices (``gt.filenames`` order); default the first ``num_images``
     images that have detections. ``draw_gt`` adds the image's GT pairs, thin dashed green.
@@ -219,9 +263,6 @@ def plot_top_detections(data_dir: str, gt: hico_det.HicoGroundTruth,
         dets = hico_det.HicoDetections(
             tuple(dropped if c in NO_INTERACTION else d for c, d in enumerate(dets.per_class)),
             dets.num_images)
-    from tin_jax.data import input_pipeline as ip  # pylint: disable=g-import-not-at-top  (TF)
-    import cv2  # pylint: disable=g-import-not-at-top
-
     if images is None:
         counts = dets.num_detections
         has = np.zeros(gt.num_images, bool)
@@ -230,20 +271,8 @@ def plot_top_detections(data_dir: str, gt: hico_det.HicoGroundTruth,
         images = np.flatnonzero(has)[:num_images].tolist()
     images = [int(i) for i in images]
     per_image = _image_detections(dets, images)
-    by_name = {gt.filenames[i]: i for i in images}
-    pixels = {}
-    if by_name:
-        for rec, encoded in ip.iterate_records(data_dir, split):
-            if rec.filename in by_name:
-                bgr = cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR)
-                if bgr is None:
-                    raise ValueError(f"{data_dir}: {rec.filename}: image cannot be decoded")
-                pixels[by_name[rec.filename]] = bgr[..., ::-1]
-                if len(pixels) == len(by_name):
-                    break
-    missing = [gt.filenames[i] for i in images if i not in pixels]
-    if missing:
-        raise ValueError(f"{data_dir}: split {split!r} has no record of {missing[:3]}")
+    by_name = read_split_images(data_dir, split, {gt.filenames[i] for i in images})
+    pixels = {i: by_name[gt.filenames[i]] for i in images}
 
     labels = class_labels(gt.action_names)
     fig = new_figure(size)
@@ -257,8 +286,8 @@ def plot_top_detections(data_dir: str, gt: hico_det.HicoGroundTruth,
         ax.set_axis_off()
         if draw_gt:
             for box in gt.gt_boxes[gt.gt_image == i] - 1:  # GT is 1-based, detections 0-based
-                _draw_box(ax, box[:4], GT_COLOR, lw=1.0, ls="--")
-                _draw_box(ax, box[4:], GT_COLOR, lw=1.0, ls="--")
+                draw_box(ax, box[:4], GT_COLOR, lw=1.0, ls="--")
+                draw_box(ax, box[4:], GT_COLOR, lw=1.0, ls="--")
         cls, boxes, scores = per_image.get(i, (np.zeros(0, int), np.zeros((0, 8)), np.zeros(0)))
         top = np.argsort(-scores, kind="stable")[:top_k]
         top = top[scores[top] >= min_fraction * scores[top[:1]].max(initial=0.0)]
@@ -267,8 +296,8 @@ def plot_top_detections(data_dir: str, gt: hico_det.HicoGroundTruth,
             groups.setdefault(tuple(boxes[j].tolist()), []).append(j)
         for pair, members in groups.items():
             h, o = np.asarray(pair[:4]), np.asarray(pair[4:])
-            _draw_box(ax, h, HUMAN_COLOR)
-            _draw_box(ax, o, OBJECT_COLOR)
+            draw_box(ax, h, HUMAN_COLOR)
+            draw_box(ax, o, OBJECT_COLOR)
             hc, oc = (h[:2] + h[2:]) / 2, (o[:2] + o[2:]) / 2
             ax.plot([hc[0], oc[0]], [hc[1], oc[1]], color=LINK_COLOR, lw=2, marker="o", ms=4)
             text = "\n".join(f"{labels[cls[j]]} {scores[j]:.3g}" for j in members)

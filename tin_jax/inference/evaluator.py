@@ -11,146 +11,36 @@ import os
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from tin_jax.inference import runner, postprocess
-
-from tin_jax.training import train_step
 from tin_jax.checkpoints import init_from
 from tin_jax.data import input_pipeline as ip
 from tin_jax.evaluation import binary, ceiling, headline, hico_det
-from tin_jax.models.tin import hoi_scores
-
-
-IMPORTED = "imported"  # load_checkpoint's step for config.init_from's weights (eval_imported/)
-
-
-def imports_weights(config, workdir: str) -> bool:
-    """True when ``workdir`` holds no checkpoint and ``config.init_from`` gives the weights
-    instead (e.g. the released TIN weights, evaluated without training)."""
-    return bool(config.get("init_from")) and not config.eval.checkpoint_step \
-        and init_from.latest_step(workdir) is None
-
-
-def load_checkpoint(config, workdir: str, repl):
-    """(dataset info, model parts, params, stats, step) of ``workdir``'s checkpoint (the latest,
-    or ``config.eval.checkpoint_step``). A workdir without one takes the weights of
-    ``config.init_from`` (a TIN TF checkpoint or another workdir), with step :data:`IMPORTED`."""
-    info = ip.load_info(config.data.dir)
-    imported = imports_weights(config, workdir)
-    step = config.eval.checkpoint_step or init_from.latest_step(workdir)
-    if step is None and not imported:
-        raise FileNotFoundError(f"{workdir}: no checkpoint to evaluate (train first, or evaluate "
-                                "imported weights with --config.init_from=<TIN checkpoint>)")
-    if imported:
-        kind = init_from.resolve_kind(config.init_from, config.get("init_kind", "auto"))
-        if kind not in init_from.FULL_MODEL_KINDS:
-            raise init_from.InitFromError(
-                f"{config.init_from}: a {kind} checkpoint holds a backbone, no HOI heads to "
-                "evaluate: give evaluate.py a TIN checkpoint or a workdir (or train from it first)")
-    cfg = train_step.model_config(config, info.metadata)
-    parts, params, stats = train_step.build(cfg, config.seed, repl, initialise=False)
-    target = init_from.abstract_weights(params, stats, repl)
-    if imported:
-        params, stats = init_from.load_initial_weights(config, parts, params, stats, target)
-        return info, parts, *jax.device_put((params, stats), repl), IMPORTED
-    got = init_from.restore_weights(workdir, target, step)
-    return info, parts, got["params"], got["stats"], step
-
-
-def predict_fn(parts, params, stats):
-    """Per pair: ``hoi_scores`` (TIN's test score), ``binary`` (D's sigmoids, zeros without D)
-    and ``human_scores`` = sigmoid(H), which depends on the human alone (V-COCO's agent score
-    for the object-less actions; the original ran a separate human-only pass for it).
-    A D-only model (TPAMI's part-level D, configs/rcd3.py) gives zero HOI and human scores."""
-    @jax.jit
-    def fn(image, image_hw, human_boxes, object_boxes, patterns, part_boxes, human_index=None,
-           object_index=None):
-        model = parts.merge(params, stats)
-        logits = model(image, image_hw, human_boxes, object_boxes, patterns, part_boxes=part_boxes,
-                       human_index=human_index, object_index=object_index, train=False)
-        zeros = lambda c: jnp.zeros(patterns.shape[:2] + (c,), jnp.float32)
-        binary = jax.nn.sigmoid(logits["binary"]) if "binary" in logits else zeros(2)
-        if "sp" not in logits:
-            c = model.cfg.num_classes
-            return dict(hoi_scores=zeros(c), binary=binary, human_scores=zeros(c))
-        return dict(hoi_scores=hoi_scores(logits), binary=binary,
-                    human_scores=jax.nn.sigmoid(logits["H"]))
-    return fn
-
-
-def d_model_config(config, d_workdir: str):
-    """The config a separate D model was trained with (its workdir's config.json), over our
-    defaults, reading the same converted dataset as ``config``."""
-    from configs import common  # pylint: disable=g-import-not-at-top
-    path = os.path.join(d_workdir, "config.json")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: missing; config.eval.d_workdir must be a train.py workdir")
-    with open(path) as f:
-        saved = json.load(f)
-    d = common.base_config()
-    d.model.update(saved.get("model", {}))
-    d.seed = saved.get("seed", d.seed)
-    d.data.dir = config.data.dir
-    d.eval.checkpoint_step = 0
-    return d
-
-
-def _with_separate_d(config, main_fn, mesh):
-    """``main_fn`` with D's scores replaced by those of the model in ``config.eval.d_workdir``
-    (the released TIN numbers took D from another run; TPAMI's RCD_3 from its part-level D)."""
-    d_config = d_model_config(config, config.eval.d_workdir)
-    if not d_config.model.interactiveness:
-        raise ValueError(f"{config.eval.d_workdir}: config.eval.d_workdir holds a model without D")
-    _, d_parts, d_params, d_stats, _ = load_checkpoint(d_config, config.eval.d_workdir,
-                                                       NamedSharding(mesh, P()))
-    d_fn = predict_fn(d_parts, d_params, d_stats)
-
-    def fn(*args):
-        return dict(main_fn(*args), binary=d_fn(*args)["binary"])
-    return fn
-
-
-def uses_nis(config, metadata: dict) -> bool:
-    """NIS needs D: the model's own, or a separate one."""
-    return bool(config.eval.nis and (config.eval.d_workdir
-                                     or train_step.model_config(config, metadata).interactiveness))
-
-
-def inference_options(config) -> dict:
-    """Slot size, image buckets and resize of every forward pass over pairs (evaluate.py,
-    predict.py, python -m tin_jax.nis): the same as training's."""
-    return dict(pairs_per_slot=config.eval.pairs_per_slot, boxes_per_slot=config.eval.boxes_per_slot,
-                buckets=tuple(tuple(b) for b in config.data.image_buckets),
-                max_long_side=config.data.max_long_side or None)
-
-
-def scoring_fn(config, parts, params, stats, mesh):
-    """``predict_fn`` of a checkpoint, D's scores taken from ``config.eval.d_workdir`` when set
-    (evaluate.py and predict.py alike)."""
-    fn = predict_fn(parts, params, stats)
-    return _with_separate_d(config, fn, mesh) if config.eval.d_workdir else fn
+from tin_jax.inference import postprocess, runner, scoring
+from tin_jax.state import model as state_model, spec as model_spec
 
 
 def run_inference(config, parts, params, stats, mesh, num_classes: int) -> list[dict]:
     """Every test image's candidate pairs and their scores (evaluate.py's forward pass)."""
     e = config.eval
-    fn = scoring_fn(config, parts, params, stats, mesh)
+    fn = scoring.scoring_fn(config, parts, params, stats, mesh)
     return runner.run(
         fn, config.data.dir, mesh=mesh,
         human_thresh=e.human_thresh, object_thresh=e.object_thresh, fallback=e.fallback,
-        **inference_options(config), empty=dict(hoi_scores=(num_classes,), binary=(2,), human_scores=(num_classes,)))
+        **scoring.inference_options(config), empty=dict(hoi_scores=(num_classes,), binary=(2,), human_scores=(num_classes,)))
 
 
-def _score_test_split(config, workdir: str, dataset: str) -> tuple[ip.DatasetInfo, int, list[dict]]:
+def _score_test_split(config, workdir: str, dataset: str) -> tuple[ip.DatasetInfo, int | str, list[dict]]:
     """(dataset info, checkpoint step, per-image scored pairs) of the workdir's checkpoint."""
-    mesh = train_step.make_mesh()
-    info, parts, params, stats, step = load_checkpoint(config, workdir, NamedSharding(mesh, P()))
+    mesh = state_model.make_mesh()
+    info = ip.load_info(config.data.dir)
     if info.metadata["dataset"] != dataset:
         raise ValueError(f"{config.data.dir}: a {info.metadata['dataset']} dataset, not {dataset}")
-    return info, step, run_inference(config, parts, params, stats, mesh, info.num_labels)
+    loaded = scoring.load_model(config, workdir, NamedSharding(mesh, P()))
+    model_spec.check_dataset(loaded.spec, info.metadata, config.data.dir, workdir)
+    return info, loaded.step, run_inference(config, loaded.parts, loaded.params, loaded.stats, mesh,
+                                            info.num_labels)
 
 
 class Report(NamedTuple):
@@ -171,7 +61,8 @@ def hico_report(config, info: ip.DatasetInfo, gt: hico_det.HicoGroundTruth, per_
         object_class=r["object_class"], hoi_scores=r["hoi_scores"], human_score=r["human_score"],
         object_score=r["object_score"], binary=r["binary"], is_fallback_image=r["is_fallback"])
         for i, r in zip(index, per_image)]
-    nis = uses_nis(config, info.metadata)
+    spec = model_spec.spec_of(config, info.metadata)  # the checkpoint's (checked on loading)
+    nis = scoring.uses_nis(config, spec)
     dets = postprocess.hico_detections(pairs, num_images=len(gt.filenames),
                                        lis=postprocess.HICO_LIS if e.lis else None, nis=nis, top_k=e.top_k)
     # The ceiling's rows: every (pair, HOI of its object), in an order that does not depend on
@@ -187,7 +78,7 @@ def hico_report(config, info: ip.DatasetInfo, gt: hico_det.HicoGroundTruth, per_
     for name, summary in (("present", headline.present_summary(result, gt)),
                           ("ceiling", headline.present_summary(top, gt))):
         scalars.update({f"eval/{name}/{s}/{k}": v for s, d in summary.items() for k, v in d.items()})
-    has_d = nis or train_step.model_config(config, info.metadata).interactiveness
+    has_d = nis or spec.model.interactiveness
     if has_d:
         d_ap = binary.master_binary_ap(
             {binary.hico_image_id(r["filename"]): binary.PairScores(r["human_boxes"], r["object_boxes"], r["binary"])
@@ -253,7 +144,7 @@ def vcoco_report(config, info: ip.DatasetInfo, gt, per_image: list[dict], out_di
         prior_mask = np.asarray(load_pickle(e.vcoco_prior_mask))
     dets = postprocess.vcoco_detections(
         vcoco_humans(per_image), prior_flag=e.vcoco_prior_flag, prior_mask=prior_mask,
-        lis=postprocess.VCOCO_LIS if e.lis else None, nis=uses_nis(config, info.metadata))
+        lis=postprocess.VCOCO_LIS if e.lis else None, nis=scoring.uses_nis(config, model_spec.spec_of(config, info.metadata)))
     result = vcoco.evaluate_vcoco(gt, dets)
     scalars = {"eval/role_ap_s1": result.scenario_1.mean_without_point,
                "eval/role_ap_s2": result.scenario_2.mean_without_point, "eval/agent_ap": result.agent.mean}
@@ -298,10 +189,15 @@ def evaluate(config, workdir: str, out_dir: str | None = None) -> str:
     A workdir without a checkpoint scores ``config.init_from``'s weights (``<workdir>/eval_imported``)."""
     dataset = ip.load_info(config.data.dir).metadata["dataset"]
     note = ""
-    if imports_weights(config, workdir):
-        out_dir = out_dir or os.path.join(workdir, f"eval_{IMPORTED}")
+    if scoring.imports_weights(config, workdir):
+        out_dir = out_dir or os.path.join(workdir, f"eval_{scoring.IMPORTED}")
         note = (f"evaluated imported weights: {config.init_from} ({workdir} holds no checkpoint); "
                 f"reports in {out_dir}\n\n")
+    if not scoring.imports_weights(config, workdir):  # the wrong dataset is said before anything loads
+        step = config.eval.checkpoint_step or init_from.latest_step(workdir)
+        if step is not None:
+            model_spec.check_dataset(scoring.checkpoint_spec(config, workdir, step),
+                                     ip.load_info(config.data.dir).metadata, config.data.dir, workdir)
     gt = load_test_ground_truth(config, dataset)
     info, step, per_image = _score_test_split(config, workdir, dataset)
     out_dir = out_dir or os.path.join(workdir, f"eval_{step}")

@@ -34,7 +34,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import sys
 
 import numpy as np
 
@@ -157,14 +156,16 @@ def rescore(config, workdir: str, det_dir: str, out_dir: str, *, anno_dir: str |
 
     import jax  # pylint: disable=g-import-not-at-top
     from jax.sharding import NamedSharding, PartitionSpec as P  # pylint: disable=g-import-not-at-top
-    from tin_jax.inference import runner  # pylint: disable=g-import-not-at-top
-    from tin_jax.training import train_step  # pylint: disable=g-import-not-at-top
-    from tin_jax.inference import evaluator  # pylint: disable=g-import-not-at-top
-    mesh = train_step.make_mesh()
-    _, parts, params, stats, step = evaluator.load_checkpoint(config, workdir, NamedSharding(mesh, P()))
+    from tin_jax.inference import runner, scoring  # pylint: disable=g-import-not-at-top
+    from tin_jax.state import model as state_model  # pylint: disable=g-import-not-at-top
+    mesh = state_model.make_mesh()
+    loaded = scoring.load_model(config, workdir, NamedSharding(mesh, P()))
+    if not (loaded.spec.model.interactiveness or config.eval.d_workdir):
+        raise ValueError(f"{workdir}: its model has no interactiveness discriminator D")
+    step = loaded.step
     results = runner.run_items(
-        evaluator.scoring_fn(config, parts, params, stats, mesh), items, mesh=mesh,
-        **evaluator.inference_options(config))
+        scoring.scoring_fn(config, loaded.parts, loaded.params, loaded.stats, mesh), items, mesh=mesh,
+        **scoring.inference_options(config))
     binary = np.zeros((len(pairs.image), 2), np.float32)
     for r in results:
         binary[r["pairs"]] = r["binary"]
@@ -204,6 +205,7 @@ def _define_flags():
 def main(argv):
     del argv
     from absl import flags, logging as absl_logging  # pylint: disable=g-import-not-at-top
+    from tin_jax import cli  # pylint: disable=g-import-not-at-top
     from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
     f = flags.FLAGS
     absl_logging.set_verbosity(absl_logging.WARNING)
@@ -212,8 +214,7 @@ def main(argv):
                        pose_iou=f.pose_iou, evaluate=f.evaluate,
                        config_name=config_flags.get_config_filename(f["config"]))
     except (OSError, ValueError) as e:  # DataFormatError included
-        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
-        sys.exit(2)
+        cli.fail(e, 2)
     print(text)
 
 

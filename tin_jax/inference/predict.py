@@ -9,7 +9,7 @@ One entry per image, alone or in a list (paths relative to the JSON file)::
 Scoring is evaluate.py's, image by image. Detections are numbered humans first, then
 objects (list order); humans are also candidate objects, as in TIN. Pairs come from
 ``postprocess.select_pairs``, the forward pass from ``runner.run_items`` with
-``evaluator.predict_fn`` (resize to ``max_long_side``, interaction patterns from the original
+``scoring.predict_fn`` (resize to ``max_long_side``, interaction patterns from the original
 boxes). HICO-DET models then go through ``postprocess.hico_detections`` itself (LIS, NIS,
 only the HOIs of the object's class), run with one "image" per pair so that every row it
 keeps names its pair. V-COCO models give the 29 network scores per pair, before V-COCO's
@@ -294,7 +294,7 @@ def draw_report(det: ImageDetections, report: dict, path: str, top: int) -> str:
     ax.set_axis_off()
     for d, box in enumerate(det.boxes):
         color = reports.HUMAN_COLOR if d < det.num_humans else reports.OBJECT_COLOR
-        reports._draw_box(ax, box, color, lw=1.0, ls="--")
+        reports.draw_box(ax, box, color, lw=1.0, ls="--")
         ax.text(box[0], box[1], det.label(d), fontsize=7, color="white", va="top", clip_on=True,
                 bbox=dict(facecolor=color, alpha=0.7, pad=1, lw=0))
     groups: dict[int, list[dict]] = {}
@@ -303,8 +303,8 @@ def draw_report(det: ImageDetections, report: dict, path: str, top: int) -> str:
     for p, members in groups.items():
         h = det.boxes[report["pairs"][p]["human"]]
         o = det.boxes[det.index(report["pairs"][p]["object"])]
-        reports._draw_box(ax, h, reports.HUMAN_COLOR)
-        reports._draw_box(ax, o, reports.OBJECT_COLOR)
+        reports.draw_box(ax, h, reports.HUMAN_COLOR)
+        reports.draw_box(ax, o, reports.OBJECT_COLOR)
         hc, oc = (h[:2] + h[2:]) / 2, (o[:2] + o[2:]) / 2
         ax.plot([hc[0], oc[0]], [hc[1], oc[1]], color=reports.LINK_COLOR, lw=2, marker="o", ms=4)
         mid = hc + 0.35 * (oc - hc)  # nearer the human: a pair and its reverse stay apart
@@ -331,21 +331,21 @@ def predict(config, workdir: str, detection_files: Sequence[str], out_dir: str, 
     and returns the printed lines. Every input is checked before the model loads."""
     dets = select_images([d for f in detection_files for d in load_detections(f)], images)
     e = config.eval
-    if not config.model.hoi_classifier:
-        raise ValueError("predict.py scores HOIs: the config's model has no HOI classifier (D only)")
     from jax.sharding import NamedSharding, PartitionSpec as P  # pylint: disable=g-import-not-at-top
-    from tin_jax.inference import runner  # pylint: disable=g-import-not-at-top
-    from tin_jax.training import train_step  # pylint: disable=g-import-not-at-top
-    from tin_jax.inference import evaluator  # pylint: disable=g-import-not-at-top
-    mesh = train_step.make_mesh()
-    info, parts, params, stats, _ = evaluator.load_checkpoint(config, workdir, NamedSharding(mesh, P()))
+    from tin_jax.inference import runner, scoring  # pylint: disable=g-import-not-at-top  (jax)
+    from tin_jax.state import model as state_model  # pylint: disable=g-import-not-at-top
+    mesh = state_model.make_mesh()
+    loaded = scoring.load_model(config, workdir, NamedSharding(mesh, P()))
+    if not loaded.spec.model.hoi_classifier:
+        raise ValueError(f"{workdir}: predict.py scores HOIs; this checkpoint's model has no HOI "
+                         "classifier (D only)")
     items = [pair_item(d, e.human_thresh if human_thresh is None else human_thresh,
                        e.object_thresh if object_thresh is None else object_thresh, e.fallback)
              for d in dets]
-    results = runner.run_items(evaluator.scoring_fn(config, parts, params, stats, mesh), items,
-                                  mesh=mesh, **evaluator.inference_options(config))
-    dataset = info.metadata["dataset"]
-    nis = evaluator.uses_nis(config, info.metadata)
+    results = runner.run_items(scoring.scoring_fn(config, loaded.parts, loaded.params, loaded.stats, mesh),
+                               items, mesh=mesh, **scoring.inference_options(config))
+    dataset = loaded.spec.model.dataset
+    nis = scoring.uses_nis(config, loaded.spec)
     os.makedirs(out_dir, exist_ok=True)
     written, text = [], []
     for det, r, png in zip(dets, results, _png_names(dets)):
@@ -355,4 +355,5 @@ def predict(config, workdir: str, detection_files: Sequence[str], out_dir: str, 
         text.append(format_report(det, report, top))
     with open(os.path.join(out_dir, "predictions.json"), "w") as f:
         json.dump(written, f, indent=1)
+    text.append(f"wrote {os.path.join(out_dir, 'predictions.json')} and {len(written)} PNG(s) in {out_dir}")
     return "\n\n".join(text)

@@ -77,7 +77,7 @@ class FrozenBatchNorm(nnx.Module):
             # Data-dependent initialisation (see calibrate_batch_norm): this batch's
             # statistics become the frozen ones.
             axes = tuple(range(x.ndim - 1))
-            xf = x.astype(jnp.float32)
+            xf = x.astype(jnp.promote_types(x.dtype, jnp.float32))  # float64 stays float64
             self.mean[...] = xf.mean(axes)
             self.var[...] = xf.var(axes)
         mul = self.scale[...] * jax.lax.rsqrt(self.var[...] + self.eps)

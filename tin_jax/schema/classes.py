@@ -4,7 +4,10 @@ All HOI ids are 0-based; object class ids are TIN's COCO-contiguous ids 1..80 (1
 
 Sources (facts, checked against each other):
 
-- ``COCO_OBJECTS``: the 80 COCO categories in contiguous-id order (the order of ho-rcnn/TIN
+- ``COCO_CATEGORIES``: (COCO category id, name, supercategory) of the 80 COCO detection categories
+  in id order, as in the COCO instances json (sparse ids 1..90). v-coco ``vsrl_eval`` numbers the
+  sorted ids 1..80; that is the contiguous id (``COCO_ID_TO_CONTIGUOUS``).
+- ``COCO_OBJECTS``: the same 80 names in contiguous-id order (the order of ho-rcnn/TIN
   ``evaluation/get_list_coco_obj.m``), spelled as in the COCO instances json ('traffic light').
 - ``HICO_OBJECTS``: HICO-DET ``hico_list_obj.txt`` (alphabetical ``list_action.nname``).
 - ``HICO_VERBS``: HICO-DET ``hico_list_vb.txt``; ``HICO_VERBS_ING``: ``list_action.vname_ing``
@@ -31,7 +34,10 @@ __all__ = [
     "NUM_OBJECTS",
     "NUM_VERBS",
     "NUM_HOIS",
+    "COCO_CATEGORIES",
     "COCO_OBJECTS",
+    "COCO_ID_TO_CONTIGUOUS",
+    "CONTIGUOUS_TO_COCO_ID",
     "HICO_OBJECTS",
     "HICO_VERBS",
     "HICO_VERBS_ING",
@@ -60,19 +66,43 @@ NUM_HOIS = 600
 # Objects
 # --------------------------------------------------------------------------------------------
 
-# Index i <-> COCO-contiguous class id i + 1.
-COCO_OBJECTS: tuple[str, ...] = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
-    "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat",
-    "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack",
-    "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball",
-    "kite", "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket",
-    "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
-    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair",
-    "couch", "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote",
-    "keyboard", "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book",
-    "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
+# (COCO category id, name, supercategory), in id order; row i <-> COCO-contiguous class id i + 1.
+COCO_CATEGORIES: tuple[tuple[int, str, str], ...] = (
+    (1, "person", "person"), (2, "bicycle", "vehicle"), (3, "car", "vehicle"),
+    (4, "motorcycle", "vehicle"), (5, "airplane", "vehicle"), (6, "bus", "vehicle"),
+    (7, "train", "vehicle"), (8, "truck", "vehicle"), (9, "boat", "vehicle"),
+    (10, "traffic light", "outdoor"), (11, "fire hydrant", "outdoor"),
+    (13, "stop sign", "outdoor"), (14, "parking meter", "outdoor"), (15, "bench", "outdoor"),
+    (16, "bird", "animal"), (17, "cat", "animal"), (18, "dog", "animal"), (19, "horse", "animal"),
+    (20, "sheep", "animal"), (21, "cow", "animal"), (22, "elephant", "animal"),
+    (23, "bear", "animal"), (24, "zebra", "animal"), (25, "giraffe", "animal"),
+    (27, "backpack", "accessory"), (28, "umbrella", "accessory"), (31, "handbag", "accessory"),
+    (32, "tie", "accessory"), (33, "suitcase", "accessory"), (34, "frisbee", "sports"),
+    (35, "skis", "sports"), (36, "snowboard", "sports"), (37, "sports ball", "sports"),
+    (38, "kite", "sports"), (39, "baseball bat", "sports"), (40, "baseball glove", "sports"),
+    (41, "skateboard", "sports"), (42, "surfboard", "sports"), (43, "tennis racket", "sports"),
+    (44, "bottle", "kitchen"), (46, "wine glass", "kitchen"), (47, "cup", "kitchen"),
+    (48, "fork", "kitchen"), (49, "knife", "kitchen"), (50, "spoon", "kitchen"),
+    (51, "bowl", "kitchen"), (52, "banana", "food"), (53, "apple", "food"),
+    (54, "sandwich", "food"), (55, "orange", "food"), (56, "broccoli", "food"),
+    (57, "carrot", "food"), (58, "hot dog", "food"), (59, "pizza", "food"), (60, "donut", "food"),
+    (61, "cake", "food"), (62, "chair", "furniture"), (63, "couch", "furniture"),
+    (64, "potted plant", "furniture"), (65, "bed", "furniture"),
+    (67, "dining table", "furniture"), (70, "toilet", "furniture"), (72, "tv", "electronic"),
+    (73, "laptop", "electronic"), (74, "mouse", "electronic"), (75, "remote", "electronic"),
+    (76, "keyboard", "electronic"), (77, "cell phone", "electronic"),
+    (78, "microwave", "appliance"), (79, "oven", "appliance"), (80, "toaster", "appliance"),
+    (81, "sink", "appliance"), (82, "refrigerator", "appliance"), (84, "book", "indoor"),
+    (85, "clock", "indoor"), (86, "vase", "indoor"), (87, "scissors", "indoor"),
+    (88, "teddy bear", "indoor"), (89, "hair drier", "indoor"), (90, "toothbrush", "indoor"),
 )
+# Index i <-> COCO-contiguous class id i + 1 (ho-rcnn get_list_coco_obj.m order).
+COCO_OBJECTS: tuple[str, ...] = tuple(name for _, name, _ in COCO_CATEGORIES)
+# COCO category id (the instances json's sparse 1..90 ``category_id``) <-> contiguous id 1..80.
+COCO_ID_TO_CONTIGUOUS: dict[int, int] = {
+    cid: i + 1 for i, (cid, _, _) in enumerate(COCO_CATEGORIES)
+}
+CONTIGUOUS_TO_COCO_ID: dict[int, int] = {v: k for k, v in COCO_ID_TO_CONTIGUOUS.items()}
 
 # HICO-DET spelling, alphabetical (hico_list_obj.txt order).
 HICO_OBJECTS: tuple[str, ...] = (

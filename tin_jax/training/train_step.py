@@ -1,34 +1,29 @@
-"""The model's state and the jitted train step: what runs on the accelerator.
+"""The jitted train step: what runs on the accelerator.
 
 Free of TensorFlow and of the training loop (``tin_jax.training.trainer``), so the step can be
 built, traced and timed where only JAX is installed (``benchmarks/``).
 
-- ``build``: the TIN graph and its parameters / frozen statistics, initialised on the devices.
 - ``make_train_step``: forward, loss, gradient (frozen parameters as constants), clipping,
   momentum; the transfer step variant holds the HOI classifier.
-- ``make_mesh`` / ``optimizer_state_sharding``: the 1-D ``data`` mesh and ZeRO-1 momentum.
+- ``optimizer_state_sharding``: ZeRO-1 momentum over the ``data`` mesh (``tin_jax.state.model``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from typing import Any
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
 from flax import nnx
-from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+from jax.sharding import NamedSharding, PartitionSpec as P
 
-from tin_jax.training import optim
-from tin_jax.schema import classes
 from tin_jax.data import encoding, sampling
 from tin_jax.models import losses
-from tin_jax.models.resnet import FrozenStat
-from tin_jax.models.tin import TIN, TINConfig
+from tin_jax.schema import classes
+from tin_jax.state.model import ModelParts
+from tin_jax.training import optim
 
 BATCH_KEYS = ("image", "image_hw", "human_boxes", "object_boxes", "patterns", "labels",
               "person_labels", "binary", "pair_mask", "num_pos", "part_boxes")
@@ -36,59 +31,6 @@ BATCH_KEYS = ("image", "image_hw", "human_boxes", "object_boxes", "patterns", "l
 
 # A transfer step uses another dataset's images for D: no HOI labels.
 SOURCE_KEYS = tuple(k for k in BATCH_KEYS if k not in ("labels", "person_labels"))
-
-
-def make_mesh() -> jax.sharding.Mesh:
-    # Auto axes: the RoI heads reshape batch-sharded arrays, which Explicit axes reject.
-    return jax.make_mesh((jax.device_count(),), ("data",), axis_types=(AxisType.Auto,))
-
-
-def model_config(config: ml_collections.ConfigDict, metadata: dict) -> TINConfig:
-    m = config.model
-    return TINConfig(num_classes=int(metadata["num_labels"]), dataset=metadata["dataset"],
-                     interactiveness=m.interactiveness, pose_map=m.pose_map,
-                     d_negative_copy=m.d_negative_copy, part_level=m.part_level,
-                     hoi_classifier=m.hoi_classifier, fc_dim=m.fc_dim, width=m.width,
-                     dtype=None if m.dtype == "float32" else jnp.dtype(m.dtype))
-
-
-@dataclasses.dataclass
-class ModelParts:
-    """The model's graph and the abstract shapes of its state groups."""
-    graphdef: Any
-    params: Any  # nnx.State of nnx.Param (abstract)
-    stats: Any  # nnx.State of FrozenStat (abstract)
-    rest: Any  # everything else (RNG streams), concrete
-
-    def merge(self, params: dict, stats: dict) -> TIN:
-        p = jax.tree.map(lambda x: x, self.params)
-        nnx.replace_by_pure_dict(p, params)
-        s = jax.tree.map(lambda x: x, self.stats)
-        nnx.replace_by_pure_dict(s, stats)
-        r = jax.tree.map(lambda x: x, self.rest)  # fresh Variables at the current trace level
-        return nnx.merge(self.graphdef, p, s, r)
-
-
-def build(cfg: TINConfig, seed: int, repl, model_cls: type = TIN, *,
-          initialise: bool = True) -> tuple[ModelParts, dict, dict]:
-    """Initialises on the devices (replicated) and returns (parts, params, stats).
-    ``model_cls``: a TIN subclass (benchmarks compare reformulations with it).
-    ``initialise=False``: params and stats are ShapeDtypeStructs (sharded ``repl``) for weights
-    that a checkpoint fills (evaluation); skips the random initialisation's compile and run."""
-    def init():
-        model = model_cls(cfg, rngs=nnx.Rngs(params=seed, dropout=seed + 1))
-        _, p, s, r = nnx.split(model, nnx.Param, FrozenStat, ...)
-        return nnx.to_pure_dict(p), nnx.to_pure_dict(s), r
-
-    abstract = nnx.eval_shape(lambda: model_cls(cfg, rngs=nnx.Rngs(params=seed, dropout=seed + 1)))
-    graphdef, p_abs, s_abs, _ = nnx.split(abstract, nnx.Param, FrozenStat, ...)
-    if not initialise:  # only the RNG streams, as after init (XLA drops the weights' computation)
-        rest = jax.jit(lambda: init()[2], out_shardings=repl)()
-        shapes = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=repl),
-                              (nnx.to_pure_dict(p_abs), nnx.to_pure_dict(s_abs)))
-        return ModelParts(graphdef, p_abs, s_abs, rest), *shapes
-    params, stats, rest = jax.jit(init, out_shardings=repl)()
-    return ModelParts(graphdef, p_abs, s_abs, rest), params, stats
 
 
 def loss_weights(metadata: dict, config) -> dict[str, np.ndarray]:

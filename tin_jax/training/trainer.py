@@ -8,9 +8,13 @@
   step. Dropout keys are ``fold_in(seed, step)`` and the input stream is a pure
   function of (seed, step), so a run restarted from a checkpoint reproduces the
   uninterrupted run exactly.
-- orbax ``CheckpointManager``: asynchronous periodic saves, keep-last-K, a final
-  save, and a save on SIGTERM. A non-finite loss stops the run with the step and
-  the loss term; no state after it is saved.
+- Checkpoints (``tin_jax.state.store``): asynchronous periodic saves, keep-last-K, a final
+  save, and one save on SIGTERM at the step reached (the run then stops; rerunning the
+  same command continues). Each checkpoint carries its model spec: resuming with a
+  config or dataset that describes another model is one line naming the difference.
+  A damaged newest checkpoint is moved aside and the run resumes from the one before.
+  A non-finite loss stops the run with the step and the loss term; no state after it
+  is saved.
 """
 
 from __future__ import annotations
@@ -32,30 +36,40 @@ import orbax.checkpoint as ocp
 from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from tin_jax.training import optim, train_step
 from tin_jax.checkpoints import init_from
 from tin_jax.data import input_pipeline as ip
 from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm
+from tin_jax.state import model as state_model, spec as model_spec, store
+from tin_jax.training import optim, train_step
 
 
 class TrainingError(RuntimeError):
     """A run cannot continue (non-finite loss, shape churn, bad init source)."""
 
 
-def calibrated_stats(parts: train_step.ModelParts, params: dict, stats: dict, pcfg: ip.PipelineConfig,
+def calibrated_stats(parts: state_model.ModelParts, params: dict, stats: dict, pcfg: ip.PipelineConfig,
                      num_images: int) -> dict:
     """Frozen-BN statistics measured on the first ``num_images`` of the global stream.
 
-    Only for runs from scratch (see ``resnet.calibrate_batch_norm``); every host
-    measures the same images, so every host gets the same statistics.
+    Only for runs from scratch (see ``resnet.calibrate_batch_norm``). Every host measures
+    the same images, in float64 and rounded to float32 at the end: XLA compiles float32
+    convolutions differently for another device count (the statistics of 1 and 8 CPU
+    devices differed by up to 3e-3 relative), so a float32 pass would make the state a run
+    starts from depend on the topology; float64's differences vanish in the rounding.
     """
     ds, _ = ip.train_dataset(dataclasses.replace(pcfg, local_batch_size=num_images))
-    batch = jax.tree.map(jnp.asarray, next(ds.as_numpy_iterator()))
-    model = parts.merge(*jax.tree.map(jnp.asarray, jax.device_get((params, stats))))
-    image, patterns = train_step.device_batch(batch)
-    calibrate_batch_norm(model, lambda m: m(image, batch["image_hw"], batch["human_boxes"],
-                                            batch["object_boxes"], patterns))
-    return nnx.to_pure_dict(nnx.split(model, nnx.Param, FrozenStat, ...)[2])
+    batch = next(ds.as_numpy_iterator())
+    host = jax.device_get((params, stats, parts.rest))
+    with jax.enable_x64(True):
+        wide = lambda tree: jax.tree.map(
+            lambda x: jnp.asarray(x, jnp.float64) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
+        p, s = wide(host[:2])
+        model = dataclasses.replace(parts, rest=host[2]).merge(p, s)
+        image, patterns = wide(train_step.device_batch(jax.tree.map(jnp.asarray, batch)))
+        calibrate_batch_norm(model, lambda m: m(image, batch["image_hw"], batch["human_boxes"],
+                                                batch["object_boxes"], patterns))
+        measured = nnx.to_pure_dict(nnx.split(model, nnx.Param, FrozenStat, ...)[2])
+        return jax.tree.map(lambda x: np.asarray(x, np.float32), measured)
 
 
 def _log_optimizer_memory(opt) -> None:
@@ -69,35 +83,21 @@ def _log_optimizer_memory(opt) -> None:
 # -- checkpoints -----------------------------------------------------------------------------
 
 def checkpoint_manager(workdir: str, config) -> ocp.CheckpointManager:
-    options = ocp.CheckpointManagerOptions(max_to_keep=config.keep_checkpoints, create=True,
-                                           enable_async_checkpointing=True)
-    return ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), "checkpoints"),
-                                 options=options)
+    return store.manager(workdir, config.keep_checkpoints)
 
 
-def save(mngr: ocp.CheckpointManager, state: dict, config) -> None:
-    step = int(jax.device_get(state["step"]))
-    meta = dict(step=step, seed=config.seed, data_position=step)
-    mngr.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                            meta=ocp.args.JsonSave(meta)), force=True)
-
-
-def restore(mngr: ocp.CheckpointManager, abstract_state: dict, step: int | None = None,
-            partial: bool = False) -> dict:
-    """The saved state (``partial``: only the keys of ``abstract_state``, e.g. the weights)."""
-    step = mngr.latest_step() if step is None else step
-    if partial:
-        state = ocp.args.PyTreeRestore(
-            abstract_state, restore_args=ocp.checkpoint_utils.construct_restore_args(abstract_state),
-            partial_restore=True)
-    else:
-        state = ocp.args.StandardRestore(abstract_state)
-    got = mngr.restore(step, args=ocp.args.Composite(state=state, meta=ocp.args.JsonRestore()))
-    return got["state"]
-
-
-def _abstract(tree, sharding):
-    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), tree)
+def check_same_model(source: str, spec: model_spec.ModelSpec, config, metadata: dict) -> None:
+    """Raises TrainingError when the checkpoint in ``source`` holds another model than
+    ``config`` builds on ``config.data.dir`` (checkpoints written before they carried
+    their model spec are taken as they are)."""
+    saved = store.read_spec(source)
+    if saved is None:
+        return
+    try:
+        model_spec.check_dataset(saved, metadata, config.data.dir, source)
+        model_spec.check_config(config, saved, source)
+    except model_spec.SpecMismatchError as e:
+        raise TrainingError(str(e)) from None
 
 
 # -- metrics -------------------------------------------------------------------------------
@@ -247,15 +247,42 @@ class TransferMix:
         return (n - i + len(self.dirs) - 1) // len(self.dirs)
 
 
-def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = True) -> dict:
-    """Trains (or resumes) in ``workdir``; returns the last logged metrics."""
-    os.makedirs(workdir, exist_ok=True)
-    mesh = train_step.make_mesh()
-    repl, data_sh = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
+@dataclasses.dataclass
+class TrainResult:
+    """How a run ended: the step its workdir's newest checkpoint holds, the last logged
+    metrics, and the signal that stopped it early (None when it ran to the end)."""
+    step: int
+    metrics: dict
+    stopped_by: str | None = None
+
+
+@dataclasses.dataclass
+class _Run:
+    """What the loop needs, built once: the mesh's shardings, the model, the optimizer."""
+    mesh: jax.sharding.Mesh
+    info: ip.DatasetInfo
+    spec: model_spec.ModelSpec
+    parts: state_model.ModelParts
+    tx: object
+    schedule: object
+    state_sh: dict
+
+    @property
+    def repl(self):
+        return NamedSharding(self.mesh, P())
+
+    @property
+    def data_sh(self):
+        return NamedSharding(self.mesh, P("data"))
+
+
+def _build(config) -> tuple[_Run, dict]:
+    """The run's model and optimizer on the mesh, and its freshly initialised state."""
+    mesh = state_model.make_mesh()
+    repl = NamedSharding(mesh, P())
     info = ip.load_info(config.data.dir)
-    dataset = info.metadata["dataset"]
-    cfg = train_step.model_config(config, info.metadata)
-    parts, params, stats = train_step.build(cfg, config.seed, repl)
+    spec = model_spec.spec_of(config, info.metadata)
+    parts, params, stats = state_model.build(spec.model, config.seed, repl)
     tx, schedule, _ = optim.make_optimizer(config.optim, params)
     opt_abstract = jax.eval_shape(tx.init, params)
     opt_sh = (train_step.optimizer_state_sharding(opt_abstract, mesh) if config.optim.get("shard_state")
@@ -264,101 +291,166 @@ def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = T
                  step=jax.device_put(jnp.zeros((), jnp.int32), repl))
     state_sh = dict(params=jax.tree.map(lambda _: repl, params), stats=jax.tree.map(lambda _: repl, stats),
                     opt=opt_sh, step=repl)
-    abstract = jax.tree.map(lambda x, sh: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sh), state, state_sh)
     _log_optimizer_memory(state["opt"])
+    return _Run(mesh, info, spec, parts, tx, schedule, state_sh), state
 
-    pcfg = pipeline_config(config, config.data.dir)
-    mix = TransferMix.from_config(config)
 
-    mngr = checkpoint_manager(workdir, config)
+def _initial_state(config, workdir: str, run: _Run, mngr, state: dict, pcfg: ip.PipelineConfig) -> dict:
+    """The workdir's newest readable checkpoint, else ``config.resume``, else
+    ``config.init_from``'s weights, else calibrated BN statistics (from scratch)."""
+    abstract = jax.tree.map(lambda x, sh: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sh), state,
+                            run.state_sh)
     if mngr.latest_step() is not None:
-        state = restore(mngr, abstract)
+        check_same_model(workdir, run.spec, config, run.info.metadata)
+        state = store.restore_latest_readable(mngr, abstract)
         logging.warning("resumed from %s at step %d", workdir, int(state["step"]))
     elif config.resume:
-        state = restore(checkpoint_manager(config.resume, config), abstract)
+        check_same_model(config.resume, run.spec, config, run.info.metadata)
+        other = checkpoint_manager(config.resume, config)
+        state = store.restore(other, abstract, other.latest_step())
         logging.warning("resumed from %s at step %d", config.resume, int(state["step"]))
     elif config.init_from:
+        weights = state_model.abstract(dict(params=state["params"], stats=state["stats"]), run.repl)
         try:
-            p, s = init_from.load_initial_weights(config, parts, state["params"], state["stats"],
-                                                  _abstract(dict(params=params, stats=stats), repl))
+            p, s = init_from.load_initial_weights(config, run.parts, state["params"], state["stats"], weights)
         except init_from.InitFromError as e:
             raise TrainingError(str(e)) from None
-        state = dict(state, params=jax.device_put(p, repl), stats=jax.device_put(s, repl))
+        state = dict(state, params=jax.device_put(p, run.repl), stats=jax.device_put(s, run.repl))
         logging.warning("initialised from %s", config.init_from)
     elif config.model.calibrate_bn_images:
-        s = calibrated_stats(parts, state["params"], state["stats"], pcfg,
+        s = calibrated_stats(run.parts, state["params"], state["stats"], pcfg,
                              config.model.calibrate_bn_images)
-        state = dict(state, stats=jax.device_put(s, repl))
+        state = dict(state, stats=jax.device_put(s, run.repl))
         logging.warning("from scratch: BN statistics calibrated on %d images",
-                     config.model.calibrate_bn_images)
+                        config.model.calibrate_bn_images)
+    return state
+
+
+def _step_functions(config, run: _Run) -> tuple:
+    """The jitted target step and transfer (source) step."""
+    weights = train_step.loss_weights(run.info.metadata, config)
+    dataset = run.info.metadata["dataset"]
+    jit = functools.partial(jax.jit, in_shardings=(run.state_sh, run.data_sh),
+                            out_shardings=(run.state_sh, run.repl), donate_argnums=0)
+    step_fn = jit(train_step.make_train_step(run.parts, run.tx, run.schedule, weights, config, dataset))
+    # Transfer: every ``mix.every``-th step trains D on another dataset's images instead.
+    source_fn = jit(train_step.make_train_step(run.parts, run.tx, run.schedule, weights, config, dataset,
+                                               source=True))
+    return step_fn, source_fn
+
+
+class _Preemption:
+    """Records SIGTERM while installed; the loop saves and stops at the next step boundary."""
+
+    def __enter__(self):
+        self.signal = None
+        self.previous = signal.signal(signal.SIGTERM, self._record)
+        return self
+
+    def _record(self, signum, _):
+        self.signal = signal.Signals(signum).name
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGTERM, self.previous)
+
+
+def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = True) -> TrainResult:
+    """Trains (or resumes) in ``workdir``."""
+    os.makedirs(workdir, exist_ok=True)
+    run, state = _build(config)
+    pcfg = pipeline_config(config, config.data.dir)
+    mngr = checkpoint_manager(workdir, config)
+    state = _initial_state(config, workdir, run, mngr, state, pcfg)
     start = int(jax.device_get(state["step"]))
     if start >= config.total_steps and mngr.latest_step() is None:  # nothing to train: keep the start
-        save(mngr, state, config)
+        store.save(mngr, state, run.spec, config.seed)
         mngr.wait_until_finished()
     _write_run_info(workdir, config, state["params"])
 
+    mix = TransferMix.from_config(config)
     host = dict(process_index=jax.process_index(), process_count=jax.process_count())
     ds, facts = ip.train_dataset(pcfg, start_step=mix.target_steps_before(start), **host)
-    images_per_step = facts["global_batch_size"]
-    weights = train_step.loss_weights(info.metadata, config)
-    jit = functools.partial(jax.jit, in_shardings=(state_sh, data_sh), out_shardings=(state_sh, repl),
-                            donate_argnums=0)
-    step_fn = jit(train_step.make_train_step(parts, tx, schedule, weights, config, dataset))
-    # Transfer: every ``mix.every``-th step trains D on another dataset's images instead.
-    source_fn = jit(train_step.make_train_step(parts, tx, schedule, weights, config, dataset, source=True))
     source_its = [ip.train_dataset(pipeline_config(config, d), start_step=mix.source_steps_before(start, i),
                                    **host)[0].as_numpy_iterator()
                   for i, d in enumerate(mix.dirs)]
-
     from clu import metric_writers  # pylint: disable=g-import-not-at-top
     writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0,
                                                   asynchronous=True)
     log = MetricLog(workdir, start, writer)
-    stop = {"signal": None}
-    previous = signal.signal(signal.SIGTERM, lambda signum, _: stop.update(signal=signum))
-    bar = None
-    if progress and jax.process_index() == 0:
-        from tqdm import tqdm  # pylint: disable=g-import-not-at-top
-        bar = tqdm(total=config.total_steps, initial=start, unit="step", file=sys.stderr,
-                   dynamic_ncols=True)
-    last = None
-    it = ds.as_numpy_iterator()
-    evals = periodic_evaluation(config, workdir, info, parts, mesh, log) if config.get("eval_every") else None
+    loop = _Loop(config, run, mngr, log, _step_functions(config, run), facts["global_batch_size"],
+                 periodic_evaluation(config, workdir, run.info, run.parts, run.mesh, log)
+                 if config.get("eval_every") else None)
+    bar = _progress_bar(config, start) if progress else None
     try:
-        for step in range(start, config.total_steps):
-            if stop["signal"] is not None:
-                log.flush(images_per_step)
-                save(mngr, state, config)
-                logging.warning("SIGTERM: saved step %d, exiting", step)
-                break
-            src = mix.source_of(step)
-            fn, keys = (step_fn, train_step.BATCH_KEYS) if src is None else (source_fn, train_step.SOURCE_KEYS)
-            local_batch = next(it if src is None else source_its[src])
-            batch = {k: jax.make_array_from_process_local_data(data_sh, local_batch[k])
-                     for k in keys if k != "part_boxes" or k in local_batch}  # part level only
-            state, metrics = fn(state, batch)
-            log.add(step, metrics)
-            if fn._cache_size() > config.compile_limit:  # pylint: disable=protected-access
-                raise TrainingError(f"{fn._cache_size()} compilations of the train step: image "
-                                    "sizes are not bucketed (config.data.image_buckets)")
-            done = step + 1
-            if done % config.log_every == 0 or done == config.total_steps:
-                last = log.flush(images_per_step)
-                if bar is not None:
-                    bar.set_postfix(loss=f"{last.get('loss', float('nan')):.4f}", lr=f"{last['lr']:.2e}",
-                                    compiles=step_fn._cache_size())  # pylint: disable=protected-access
-            if done % config.checkpoint_every == 0 or done == config.total_steps:
-                log.flush(images_per_step)  # never checkpoint a non-finite state
-                save(mngr, state, config)
-            if evals is not None and (done % config.eval_every == 0 or done == config.total_steps):
-                log.flush(images_per_step)
-                evals(done, state)
-            if bar is not None:
-                bar.update(1)
+        with _Preemption() as preemption:
+            state, step = loop.run(state, start, ds.as_numpy_iterator(), source_its, mix, preemption, bar)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         if bar is not None:
             bar.close()
         mngr.wait_until_finished()
         writer.flush()
-    return last or {}
+    return TrainResult(step, loop.last or {}, preemption.signal)
+
+
+def _progress_bar(config, start: int):
+    if jax.process_index() != 0:
+        return None
+    from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+    return tqdm(total=config.total_steps, initial=start, unit="step", file=sys.stderr, dynamic_ncols=True)
+
+
+class _Loop:
+    """The steps from ``start`` to ``config.total_steps``: logging, checkpoints, periodic
+    evaluation, and the stop on SIGTERM."""
+
+    def __init__(self, config, run: _Run, mngr, log: MetricLog, step_fns: tuple, images_per_step: int,
+                 evals):
+        self.config, self.run_, self.mngr, self.log = config, run, mngr, log
+        self.step_fn, self.source_fn = step_fns
+        self.images_per_step, self.evals = images_per_step, evals
+        self.last = None
+
+    def _save(self, state: dict) -> None:
+        self.log.flush(self.images_per_step)  # never checkpoint a non-finite state
+        store.save(self.mngr, state, self.run_.spec, self.config.seed)
+
+    def _one_step(self, state: dict, step: int, it, source_its, mix: TransferMix) -> dict:
+        src = mix.source_of(step)
+        fn, keys = ((self.step_fn, train_step.BATCH_KEYS) if src is None
+                    else (self.source_fn, train_step.SOURCE_KEYS))
+        local_batch = next(it if src is None else source_its[src])
+        batch = {k: jax.make_array_from_process_local_data(self.run_.data_sh, local_batch[k])
+                 for k in keys if k != "part_boxes" or k in local_batch}  # part level only
+        state, metrics = fn(state, batch)
+        self.log.add(step, metrics)
+        if fn._cache_size() > self.config.compile_limit:  # pylint: disable=protected-access
+            raise TrainingError(f"{fn._cache_size()} compilations of the train step: image "  # pylint: disable=protected-access
+                                "sizes are not bucketed (config.data.image_buckets)")
+        return state
+
+    def _after_step(self, state: dict, done: int, bar) -> None:
+        c = self.config
+        if done % c.log_every == 0 or done == c.total_steps:
+            self.last = self.log.flush(self.images_per_step)
+            if bar is not None:
+                bar.set_postfix(loss=f"{self.last.get('loss', float('nan')):.4f}", lr=f"{self.last['lr']:.2e}",
+                                compiles=self.step_fn._cache_size())  # pylint: disable=protected-access
+        if done % c.checkpoint_every == 0 or done == c.total_steps:
+            self._save(state)
+        if self.evals is not None and (done % c.eval_every == 0 or done == c.total_steps):
+            self.log.flush(self.images_per_step)
+            self.evals(done, state)
+
+    def run(self, state: dict, start: int, it, source_its, mix: TransferMix, preemption, bar):
+        """Returns the final state and the step it holds."""
+        step = start
+        for step in range(start, self.config.total_steps):
+            if preemption.signal is not None:
+                self._save(state)
+                logging.warning("%s: saved step %d, stopping", preemption.signal, step)
+                return state, step
+            state = self._one_step(state, step, it, source_its, mix)
+            self._after_step(state, step + 1, bar)
+            if bar is not None:
+                bar.update(1)
+        return state, max(start, self.config.total_steps)
