@@ -61,3 +61,13 @@ def raw_copy(raw_dir, tmp_path) -> str:
     dst = str(tmp_path / "raw")
     shutil.copytree(raw_dir, dst)
     return dst
+
+
+@pytest.fixture(scope="session")  # built once per worker; its tests share an xdist group
+def reference_run(hico_dir, tmp_path_factory):
+    """One uninterrupted 16-step train.py run, shared: resume reference, loss curve,
+    evaluation, damaged checkpoints."""
+    from tests import test_train as t  # pylint: disable=g-import-not-at-top
+    ref = tmp_path_factory.mktemp("reference")
+    t._run(t._cmd(hico_dir, ref, *t.REFERENCE_STEPS))
+    return ref

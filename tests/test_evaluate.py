@@ -180,7 +180,7 @@ def test_nis_can_take_d_from_a_separate_model(hico_dir, hico_checkpoint, tmp_pat
     main_fn = scoring.predict_fn(parts, params, stats)
     config.eval.d_workdir = str(other)
     main, d_only, mixed = (score(main_fn), score(scoring.predict_fn(parts, d_params, stats)),
-                           score(evaluator._with_separate_d(config, main_fn, mesh)))  # pylint: disable=protected-access
+                           score(scoring.scoring_fn(config, parts, params, stats, mesh)))
     assert sum(len(r["binary"]) for r in mixed) > 0
     for a, b, m in zip(main, d_only, mixed):
         np.testing.assert_allclose(m["hoi_scores"], a["hoi_scores"], rtol=1e-6)

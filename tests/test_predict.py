@@ -171,14 +171,16 @@ def _ref_of(entry, det):
 
 @pytest.mark.xdist_group("predict")
 def test_predict_scores_equal_a_direct_computation(tiny, hico_dir):
+    """Also: predict needs only the workdir (its checkpoint carries the model spec), not the
+    converted dataset the model was trained on: data.dir points nowhere here."""
     out = tiny.root / "out"
-    proc = _cli(f"--config.data.dir={hico_dir}", *TINY, f"--workdir={tiny.work}",
+    proc = _cli(f"--config.data.dir={tiny.root / 'dataset_moved_away'}", *TINY, f"--workdir={tiny.work}",
                 f"--detections={tiny.root / 'dets.json'}", f"--out_dir={out}", "--top=5")
     assert proc.returncode == 0, proc.stderr[-3000:]
     written = json.load(open(out / "predictions.json"))
     assert [os.path.basename(r["image"]) for r in written] == ["a.png", "b.png"]
     blocks = proc.stdout.strip().split("\n\n")
-    assert len(blocks) == 2
+    assert len(blocks) == 3 and blocks[2] == f"wrote {out / 'predictions.json'} and 2 PNG(s) in {out}"
     for entry, pairs, fallback, got, block in ((ENTRY_A, PAIRS_A, False, written[0], blocks[0]),
                                                (ENTRY_B, PAIRS_B, True, written[1], blocks[1])):
         expected, d = _reference(tiny, entry, pairs, fallback)

@@ -48,7 +48,7 @@ def image_id_from_filename(name: str, where: str) -> int:
     return int(m.group(1))
 
 
-def _pair_set(rows: list[dict]) -> PairSet:
+def pair_set(rows: list[dict]) -> PairSet:
     if not rows:
         return PairSet.empty()
     return PairSet(
@@ -164,7 +164,7 @@ def _test_gt(img: "hico_mat.HicoImageAnno", where: str, log: ProblemLog) -> Pair
             rows.append(dict(hbox=hbox, obox=obox, cls=int(classes.HOI_TO_OBJECT[hoi.hoi_id]),
                                               labels=[int(hoi.hoi_id)], pose=np.zeros(51, np.float32),
                                               pose_valid=False, score=1.0))
-    return _pair_set(rows)
+    return pair_set(rows)
 
 
 def read(data_dir: str, log: ProblemLog) -> dict:
@@ -182,7 +182,7 @@ def read(data_dir: str, log: ProblemLog) -> dict:
         train.append(ImageRecord(
                 image_id=image_id, filename=image_filename("train", image_id),
                 path=image_path(data_dir, "train", image_id),
-                gt=_pair_set(rows), neg=_pair_set(neg_rows), det=Detections.empty()))
+                gt=pair_set(rows), neg=pair_set(neg_rows), det=Detections.empty()))
 
     test_col = {name: k for k, name in enumerate(labels.list_test)}
     anno_test = np.asarray(labels.anno_test)

@@ -22,7 +22,7 @@ import numpy as np
 
 from data_prep.sources import common
 from data_prep.sources.common import ProblemLog
-from data_prep.sources.hico import _pair_set, parse_test_detections, parse_train_neg
+from data_prep.sources.hico import pair_set, parse_test_detections, parse_train_neg
 from tin_jax.schema import classes
 from tin_jax.schema.records import Detections, ImageRecord, PairSet
 from tin_jax.io import vcoco_json
@@ -62,7 +62,7 @@ def _test_gt(image: "vcoco_json.VcocoImage") -> PairSet:
                                  obox=np.asarray(obj.box, np.float32), cls=int(obj.contiguous_id),
                                  labels=[index[(action, role)]], person_labels=[],
                                  pose=np.zeros(51, np.float32), pose_valid=False, score=1.0))
-    return _pair_set(rows)
+    return pair_set(rows)
 
 
 def read(data_dir: str, log: ProblemLog) -> dict:
@@ -73,8 +73,8 @@ def read(data_dir: str, log: ProblemLog) -> dict:
     test_split = vcoco_json.read_vcoco(j(VCOCO_ROOT), "test")
 
     train = [ImageRecord(image_id=i, filename=os.path.basename(image_path(data_dir, "train2014", i)),
-                         path=image_path(data_dir, "train2014", i), gt=_pair_set(rows),
-                         neg=_pair_set(neg_by_image.get(i, [])), det=Detections.empty())
+                         path=image_path(data_dir, "train2014", i), gt=pair_set(rows),
+                         neg=pair_set(neg_by_image.get(i, [])), det=Detections.empty())
              for i, rows in gt_by_image.items()]
     test, seen = [], set()
     for im in test_split.images:

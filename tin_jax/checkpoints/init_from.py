@@ -111,7 +111,7 @@ def load_initial_weights(config, parts, params: dict, stats: dict,
             raise InitFromError(f"{src}: its checkpoint does not fit this config's model "
                                 f"({_first_line(e)})") from None
         return got["params"], got["stats"]
-    from tin_jax.checkpoints import CheckpointMismatchError  # pylint: disable=g-import-not-at-top
+    from tin_jax.checkpoints.assign import CheckpointMismatchError  # pylint: disable=g-import-not-at-top
     if any(isinstance(x, jax.ShapeDtypeStruct) for x in jax.tree.leaves((params, stats))):
         if kind not in FULL_MODEL_KINDS:  # nothing would fill the heads
             raise InitFromError(f"{src}: a {kind} checkpoint fills the backbone only; the heads "
@@ -192,7 +192,7 @@ def _fold_torch_input(values: dict) -> None:
 
 
 def _load_torch_resnet(src: str, model):
-    from tin_jax import checkpoints as core  # pylint: disable=g-import-not-at-top
+    from tin_jax.checkpoints import assign as core  # pylint: disable=g-import-not-at-top
     from tin_jax.checkpoints import torch_import  # pylint: disable=g-import-not-at-top
     from tin_jax.models.resnet import TorchResNet50  # pylint: disable=g-import-not-at-top
     torch_model = nnx.eval_shape(lambda: TorchResNet50(rngs=nnx.Rngs(0)))

@@ -28,14 +28,14 @@ from typing import Any
 import numpy as np
 from flax import nnx
 
-from tin_jax import checkpoints as core
+from tin_jax.checkpoints import assign as core
 from tin_jax.models.resnet import Bottleneck, ConvBN, FrozenBatchNorm, SlimBlock, SlimResNet50
 
 # Entries a training checkpoint holds besides weights: optimizer slots and counters.
 TF_TRAINING_STATE = (r".*/Momentum", r".*/Adam(_1)?", r"global_step", r"beta[12]_power",
                      r"_CHECKPOINTABLE_OBJECT_GRAPH")
 _ALWAYS_SKIPPED = ("_CHECKPOINTABLE_OBJECT_GRAPH",)
-_BN_NAMES = {"scale": "gamma", "bias": "beta", "mean": "moving_mean", "var": "moving_variance"}
+BN_NAMES = {"scale": "gamma", "bias": "beta", "mean": "moving_mean", "var": "moving_variance"}
 
 
 def _child(obj: Any, key: Any) -> Any:
@@ -51,7 +51,7 @@ def _slim_name(module: nnx.Module, path: tuple) -> str:
             parts.append("weights")
             break
         if isinstance(obj, FrozenBatchNorm):
-            parts += ["BatchNorm", _BN_NAMES[key]]
+            parts += ["BatchNorm", BN_NAMES[key]]
             break
         child = _child(obj, key)
         if isinstance(child, SlimBlock):

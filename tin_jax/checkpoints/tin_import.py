@@ -41,9 +41,9 @@ from typing import Any
 
 from flax import nnx
 
-from tin_jax import checkpoints as core
+from tin_jax.checkpoints import assign as core
 from tin_jax.checkpoints.tf_import import (
-    _BN_NAMES,
+    BN_NAMES,
     TF_TRAINING_STATE,
     CheckpointVariables,
     slim_variable_names,
@@ -110,7 +110,7 @@ def tin_variable_names(model: TIN) -> dict[tuple, str]:
             continue
         owner, leaf = path[:-1], path[-1]
         scope = scopes.get(owner)
-        table = _BN_NAMES if isinstance(_walk(model, owner), FrozenBatchNorm) else _LAYER_NAMES
+        table = BN_NAMES if isinstance(_walk(model, owner), FrozenBatchNorm) else _LAYER_NAMES
         if scope is None or leaf not in table:
             unknown.append(core.path_str(path))
             continue

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from flax import nnx
 
-from tin_jax import checkpoints as core
+from tin_jax.checkpoints import assign as core
 from tin_jax.models.resnet import TorchResNet50
 
 _BN_KEYS = {"scale": "weight", "bias": "bias", "mean": "running_mean", "var": "running_var"}

@@ -1,0 +1,154 @@
+"""Faults a user meets, through the command lines: preemption at any step, damaged
+checkpoints, the wrong dataset or config for a workdir. Each must end in one ``error:`` line
+(or an honest message) and lose nothing; resumed runs must equal the uninterrupted one."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+from tests.test_train import REFERENCE_STEPS, _cmd, _env, _final_params, _leaves, _metrics, _run
+
+PREEMPTED = 143  # train.py's exit status after saving on SIGTERM
+CHECKPOINT_EVERY = 4  # REFERENCE_STEPS
+# SIGTERM raised from inside the loop right after the step's dispatch: deterministic, and
+# delivered exactly as a scheduler's signal is (to the Python handler, between bytecodes).
+TERM_AT_STEP = """
+import os, runpy, signal, sys
+from tin_jax.training import metric_log
+at = int(os.environ["TERM_AT_STEP"])
+add = metric_log.MetricLog.add
+def add_then_term(self, step, metrics):
+    add(self, step, metrics)
+    if step + 1 == at:
+        os.kill(os.getpid(), signal.SIGTERM)
+metric_log.MetricLog.add = add_then_term
+sys.argv = ["train.py", *sys.argv[1:]]
+runpy.run_path("train.py", run_name="__main__")
+"""
+# one step drawn at random (reproducibly) off the checkpoint grid, and one on it
+RANDOM_STEP = random.Random(13).choice([s for s in range(2, 16) if s % CHECKPOINT_EVERY])
+
+
+def _error_line(proc) -> str:
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    return lines[-1]
+
+
+def _assert_same_params(a_dir, b_dir):
+    (s1, a), (s2, b) = _final_params(a_dir), _final_params(b_dir)
+    assert s1 == s2
+    for x, y in zip(_leaves(a), _leaves(b)):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.xdist_group("reference_run")
+@pytest.mark.parametrize("at", [RANDOM_STEP, 3 * CHECKPOINT_EVERY], ids=["random_step", "checkpoint_step"])
+def test_sigterm_saves_the_step_reached_once_and_the_rerun_continues_exactly(hico_dir, reference_run,
+                                                                            tmp_path, at):
+    run = tmp_path / "preempted"
+    cmd = _cmd(hico_dir, run, *REFERENCE_STEPS)
+    proc = subprocess.run([sys.executable, "-c", TERM_AT_STEP, *cmd[2:]], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, env=_env(TERM_AT_STEP=str(at)))
+    assert proc.returncode == PREEMPTED, proc.stderr[-3000:]
+    assert f"SIGTERM: stopped at step {at} of 16, checkpoint saved" in proc.stderr, proc.stderr[-2000:]
+    assert "trained to step" not in proc.stdout + proc.stderr
+    step, _ = _final_params(run)
+    assert step == at  # the true step, saved once (on the grid: the periodic save, not a second one)
+    assert max(m["step"] for m in _metrics(run)) <= at  # no step logged that the checkpoint lacks
+    _run(cmd)  # the same command continues
+    _assert_same_params(reference_run, run)
+    ref, got = _metrics(reference_run), _metrics(run)
+    assert [m["step"] for m in got] == list(range(1, 17))
+    np.testing.assert_array_equal([m["loss"] for m in got], [m["loss"] for m in ref])
+
+
+def _damage(workdir, step: int, how: str) -> str:
+    """Damages one file of checkpoint ``step``; returns its path."""
+    root = os.path.join(str(workdir), "checkpoints", str(step))
+    if how == "truncated_array_file":
+        files = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(root, "state"))
+                 for f in fs if os.sep + "d" + os.sep in os.path.join(d, f)]
+        path = max(files, key=os.path.getsize)
+        with open(path, "r+b") as f:
+            f.truncate(os.path.getsize(path) // 3)
+    else:  # emptied metadata
+        path = os.path.join(root, "state", "_METADATA")
+        open(path, "w").close()
+    return path
+
+
+@pytest.mark.xdist_group("reference_run")
+@pytest.mark.parametrize("how", ["truncated_array_file", "emptied_metadata"])
+def test_a_damaged_newest_checkpoint_is_named_and_training_falls_back_to_the_one_before(
+        hico_dir, raw_dir, reference_run, tmp_path, how):
+    run = tmp_path / "damaged"
+    shutil.copytree(reference_run, run)
+    _damage(run, 16, how)
+    evaluate = [sys.executable, "evaluate.py", "--config", "configs/tin_hico.py:runlocal", "--workdir", str(run),
+                f"--config.data.dir={hico_dir}", f"--config.eval.anno_dir={raw_dir}/hico_20160224_det",
+                *[a for a in _cmd(hico_dir, run)[7:] if a.startswith("--config.")]]
+    proc = _run(evaluate, check=False)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    line = _error_line(proc)
+    assert line.startswith(f"error: {run}/checkpoints/16: unreadable checkpoint"), line
+    assert line.endswith("evaluate an earlier one with --config.eval.checkpoint_step=12"), line
+    # training moves the damaged step aside (never deletes it), resumes from step 12 and ends
+    # where the uninterrupted run ended
+    proc = _run(_cmd(hico_dir, run, *REFERENCE_STEPS))
+    assert "moved it to" in proc.stderr and "resumed from step 12" in proc.stderr, proc.stderr[-3000:]
+    assert os.path.isdir(os.path.join(str(run), "checkpoints", "16.unreadable"))
+    assert all(os.path.isdir(os.path.join(str(run), "checkpoints", str(s))) for s in (4, 8, 12, 16))
+    _assert_same_params(reference_run, run)
+
+
+@pytest.mark.xdist_group("reference_run")
+def test_an_emptied_model_spec_and_a_lone_damaged_checkpoint_are_one_line(hico_dir, reference_run, tmp_path):
+    run = tmp_path / "spec"
+    shutil.copytree(reference_run, run)
+    for s in (4, 8, 12):
+        shutil.rmtree(os.path.join(str(run), "checkpoints", str(s)))
+    spec = os.path.join(str(run), "checkpoints", "16", "model", "metadata")
+    open(spec, "w").close()
+    proc = _run(_cmd(hico_dir, run, "--config.total_steps=20"), check=False)
+    assert proc.returncode == 3
+    assert _error_line(proc).startswith(f"error: {run}/checkpoints/16/model: unreadable"), proc.stderr[-2000:]
+    shutil.copy(os.path.join(str(reference_run), "checkpoints", "16", "model", "metadata"), spec)
+    _damage(run, 16, "truncated_array_file")  # nothing earlier to fall back to: said, nothing moved
+    proc = _run(_cmd(hico_dir, run, "--config.total_steps=20"), check=False)
+    assert proc.returncode == 3
+    assert _error_line(proc).startswith(f"error: {run}/checkpoints/16: unreadable checkpoint"), proc.stderr[-2000:]
+    assert os.path.isdir(os.path.join(str(run), "checkpoints", "16"))
+
+
+@pytest.mark.xdist_group("reference_run")
+def test_the_wrong_dataset_or_config_for_a_workdir_is_one_line(hico_dir, vcoco_dir, raw_dir, reference_run):
+    # a V-COCO data dir for a HICO-DET run: training and evaluation both say so
+    proc = _run(_cmd(vcoco_dir, reference_run, "--config.total_steps=20"), check=False)
+    assert proc.returncode == 3
+    line = _error_line(proc)
+    assert line == (f"error: {vcoco_dir}: a vcoco dataset (29 classes), but the model in {reference_run} "
+                    "was trained on hico (600 classes): give the matching --config.data.dir (and config)"), line
+    evaluate = [sys.executable, "evaluate.py", "--config", "configs/tin_hico.py:runlocal",
+                "--workdir", str(reference_run), f"--config.eval.anno_dir={raw_dir}/hico_20160224_det",
+                "--config.model.width=4", "--config.model.fc_dim=32", "--config.data.max_long_side=96"]
+    proc = _run(evaluate + [f"--config.data.dir={vcoco_dir}"], check=False)
+    assert proc.returncode == 2 and "a vcoco dataset (29 classes), but the model in" in _error_line(proc)
+    # a --config that describes another network: the differing fields, in one line
+    proc = _run([*evaluate[:-3], "--config.model.width=8", "--config.model.fc_dim=32",
+                 f"--config.data.dir={hico_dir}"], check=False)
+    assert proc.returncode == 2
+    line = _error_line(proc)
+    assert line.startswith(f"error: {reference_run}: --config describes another model than the checkpoint's: "
+                           "model.width 8 (--config) vs 4 (checkpoint)"), line
+    assert "fc_dim" not in line  # only what differs
+    # the checkpoint is untouched by the refusals
+    assert _final_params(reference_run)[0] == 16
