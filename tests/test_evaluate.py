@@ -160,7 +160,6 @@ def test_nis_can_take_d_from_a_separate_model(hico_dir, hico_checkpoint, tmp_pat
     from tin_jax.inference import runner
     from tin_jax.inference import scoring
     from tin_jax.state import model as state_model, spec as model_spec, store
-    from tin_jax.inference import evaluator
     from tin_jax.data import input_pipeline as ip
     config = _eval_config("tin_hico", hico_dir)
     mesh = state_model.make_mesh()
