@@ -8,8 +8,8 @@ your own images"); ``--image`` picks some of their images (default: all). Prints
 image's best HOI triplets (``human #i  <verb> <object> #j  score``) and writes
 ``<image>.png`` (boxes and the top triplets) and ``predictions.json`` (every scored
 triplet) to ``--out_dir``. Scores are evaluate.py's: TIN's pair selection, LIS and NIS
-(thresholds from config.eval unless given here). The config's data.dir must hold the
-converted dataset's metadata.json (class count and dataset of the checkpoint).
+(thresholds from config.eval unless given here). The model comes from the workdir alone
+(its checkpoint carries the model spec); no converted dataset is needed.
 """
 
 from __future__ import annotations

@@ -6,11 +6,11 @@ The full network (``TINConfig()``, ResNet-50, 600 classes) on one image per step
 pipeline's 80 pair slots (20 positives first: pos_augment 15 + chunk 5, then 60 negatives).
 Two formulations, side by side:
 
-- ``before``: this project's graph until then: the iCAN context
+- ``direct``: the graph as the original writes it: the iCAN context
   ``mean(relu(conv1x1(head_g * att)))`` in the original's order, the 512 -> 1024 conv over
   every position once per pair; the object stream (res5 + attention) on all 80 rows; the
   gradient of every parameter computed, the frozen ones dropped by the optimizer's mask;
-- ``now``: ``tin.attended_mean`` (``W (a g) + b = a (W g) + b``: one conv per image, a scale per
+- ``reformulated`` (the model tin-jax trains): ``tin.attended_mean`` (``W (a g) + b = a (W g) + b``: one conv per image, a scale per
   pair); the object stream on the 20 positive rows only (``TIN(..., positive_rows=)``: nothing
   reads a negative's object features in training; the original TF graph crops objects of
   positives only, with a dynamic shape); frozen parameters differentiated as constants
@@ -55,7 +55,7 @@ NUM_POS = sampling.SamplingConfig().max_positives  # 20
 SCHEDULE_IMAGES = 2_000_000  # the HICO-DET schedule in image-iterations (issue 5's target)
 
 
-class BeforeTIN(TIN):
+class DirectTIN(TIN):
     """The baseline: the context in the original's order, the object stream on every row."""
 
     def _object_rows(self, positive, positive_rows):
@@ -72,7 +72,7 @@ class BeforeTIN(TIN):
         return (x * m).sum(axis=(2, 3)).astype(jnp.float32) / count
 
 
-VARIANTS = {"before": BeforeTIN, "now": TIN}
+VARIANTS = {"direct": DirectTIN, "reformulated": TIN}
 
 
 def _measure(fn, args, repeats) -> tuple[float, float]:
@@ -82,7 +82,7 @@ def _measure(fn, args, repeats) -> tuple[float, float]:
 
 
 def components(cfg, batch, repeats) -> list[tuple[str, tuple, tuple]]:
-    """(component, (FLOPs, s) before, (FLOPs, s) now) of one forward pass; a profile by
+    """(component, (FLOPs, s) direct, (FLOPs, s) reformulated) of one forward pass; a profile by
     pieces, each compiled and timed alone."""
     parts, params, stats = {}, {}, {}
     for name, cls in VARIANTS.items():
@@ -150,8 +150,8 @@ def time_train_step(name, cfg, batches, repeats, train_only, fixed_blocks):
     tiny update).
     """
     config = common.base_config()
-    config.optim.train_only = train_only if name == "now" else ""
-    config.optim.fixed_blocks = fixed_blocks if name == "now" else 0
+    config.optim.train_only = train_only if name == "reformulated" else ""
+    config.optim.fixed_blocks = fixed_blocks if name == "reformulated" else 0
     config.loss.terms = ("binary",) if train_only else ("H", "O", "sp", "binary")
     step, state = jitted_step(cfg, config, VARIANTS[name])
     compiled = step.lower(state, batches[0]).compile()
@@ -186,7 +186,7 @@ def main() -> None:
 
     print(f"\nForward pass by component (each piece compiled and timed alone, median of "
           f"{args.repeats}; GFLOP from XLA's cost analysis):\n")
-    print("| component | GFLOP before | GFLOP now | ratio | ms before | ms now | ratio |\n"
+    print("| component | GFLOP direct | GFLOP reformulated | ratio | ms direct | ms reformulated | ratio |\n"
           "|---|---:|---:|---:|---:|---:|---:|")
     for what, (fa, ta), (fb, tb) in components(cfg, batch, args.repeats):
         # "the rest" is a difference of timings: within noise it can come out <= 0
@@ -198,7 +198,7 @@ def main() -> None:
         return
     batches = [jax.tree.map(jnp.asarray, synthetic_batch(k, 1, hw, PAIRS, NUM_POS)) for k in range(3)]
     print(f"\nWhole train step (median of {args.repeats} after a compiling step; "
-          f"before = every parameter differentiated):\n")
+          f"direct = every parameter differentiated):\n")
     print("| phase | formulation | TFLOP | temp buffers (GiB) | step (s) | loss |\n"
           "|---|---|---:|---:|---:|---:|")
     joint = None
@@ -206,19 +206,19 @@ def main() -> None:
         res = {n: time_train_step(n, cfg, batches, args.repeats, train_only, fixed) for n in VARIANTS}
         for n, (f, temp, t, loss) in res.items():
             print(f"| {phase} | {n} | {f / 1e12:.3f} | {temp / 2**30:.2f} | {t:.2f} | {loss:.4f} |")
-        (fa, ma, ta, _), (fb, mb, tb, _) = res["before"], res["now"]
-        print(f"| {phase} | before / now | {fa / fb:.2f}x | {ma / mb:.2f}x | {ta / tb:.2f}x | |",
+        (fa, ma, ta, _), (fb, mb, tb, _) = res["direct"], res["reformulated"]
+        print(f"| {phase} | direct / reformulated | {fa / fb:.2f}x | {ma / mb:.2f}x | {ta / tb:.2f}x | |",
               flush=True)
         joint = joint or res
     print(f"\n(load average {os.getloadavg()[0]:.1f})")
 
-    (fa, _, _, _), (fb, _, _, _) = joint["before"], joint["now"]
+    (fa, _, _, _), (fb, _, _, _) = joint["direct"], joint["reformulated"]
     print(f"\nLower bound for {SCHEDULE_IMAGES:,} image-iterations of the joint phase at 100% of "
           f"the dense bf16 peak (the FLOPs above, at this image size):")
     for card in ("H100", "A100"):
         peak = GPU_PEAK_TFLOPS[card][0] * 1e12
-        print(f"- {card}: before {SCHEDULE_IMAGES * fa / peak / 60:.0f} min, "
-              f"now {SCHEDULE_IMAGES * fb / peak / 60:.0f} min")
+        print(f"- {card}: direct {SCHEDULE_IMAGES * fa / peak / 60:.0f} min, "
+              f"reformulated {SCHEDULE_IMAGES * fb / peak / 60:.0f} min")
     peak = gpu_peak(device, dtype)
     if peak:
         for n, (f, _, t, _) in joint.items():

@@ -28,7 +28,7 @@ def test_benchmark_batches_trace_through_the_baseline_train_step():
     assert set(train_step.BATCH_KEYS) <= set(batch)
     config = common.base_config()
     losses_seen = []
-    for cls in (step_cost.BeforeTIN,):  # "now" is TIN, traced by every training test
+    for cls in (step_cost.DirectTIN,):  # "reformulated" is TIN, traced by every training test
         parts, params, stats = bench_model.make_model(bench_model.DEMO, calibrate=False, model_cls=cls)
         tx, schedule, _ = optim.make_optimizer(config.optim, params)
         state = dict(params=params, stats=stats, opt=tx.init(params), step=jnp.zeros((), jnp.int32))

@@ -152,3 +152,34 @@ def test_the_wrong_dataset_or_config_for_a_workdir_is_one_line(hico_dir, vcoco_d
     assert "fc_dim" not in line  # only what differs
     # the checkpoint is untouched by the refusals
     assert _final_params(reference_run)[0] == 16
+
+
+@pytest.mark.xdist_group("reference_run")
+def test_a_checkpoint_without_its_model_spec_still_loads_from_config_and_data_dir(hico_dir, reference_run,
+                                                                                 tmp_path):
+    """Workdirs written before checkpoints carried their spec: rebuilt from --config and the
+    converted dataset, same weights; without the dataset, one line saying what to give."""
+    import jax
+    from jax.sharding import NamedSharding, PartitionSpec as P
+
+    from configs import tin_hico
+    from tin_jax.inference import scoring
+    from tin_jax.state import model as state_model
+
+    old = tmp_path / "old"
+    shutil.copytree(reference_run, old)
+    shutil.rmtree(os.path.join(str(old), "checkpoints", "16", "model"))
+    config = tin_hico.get_config("runlocal")
+    config.data.dir = hico_dir
+    config.model.width, config.model.fc_dim = 4, 32
+    repl = NamedSharding(state_model.make_mesh(), P())
+    new_spec = scoring.load_model(config, str(reference_run), repl)
+    legacy = scoring.load_model(config, str(old), repl)
+    assert legacy.spec == new_spec.spec and legacy.step == new_spec.step == 16
+    for x, y in zip(jax.tree.leaves((legacy.params, legacy.stats)), jax.tree.leaves((new_spec.params, new_spec.stats))):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    config.data.dir = ""
+    with pytest.raises(FileNotFoundError, match="does not say its model: give the converted dataset with "
+                                                "--config.data.dir"):
+        scoring.load_model(config, str(old), repl)
+    assert scoring.load_model(config, str(reference_run), repl).step == 16  # the spec suffices

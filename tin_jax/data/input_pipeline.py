@@ -30,7 +30,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import tensorflow as tf
 
-from tin_jax.data import features, parts, sampling
+from tin_jax.data import features, sampling
 from tin_jax.data.encoding import DEFAULT_BUCKETS, bucket_for
 from tin_jax.schema import body
 from tin_jax.schema.records import POSE_LEN, PairSet
@@ -180,11 +180,7 @@ def _sample_fn(cfg: PipelineConfig, num_labels: int):
             res[k] = tf.ensure_shape(v, shape)
         scale = tf.constant(1.0, tf.float32)
         if cfg.max_long_side:
-            long_side = tf.cast(tf.maximum(height, width), tf.float32)
-            scale = tf.minimum(1.0, cfg.max_long_side / long_side)
-            new_hw = tf.cast(tf.round(tf.cast(tf.stack([height, width]), tf.float32) * scale), tf.int32)
-            resized = tf.image.resize(tf.cast(image, tf.float32), new_hw, method="bilinear")
-            image = tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+            image, scale = resize_to_long_side(image, height, width, cfg.max_long_side)
             res["human_boxes"] *= scale
             res["object_boxes"] *= scale
             if cfg.part_boxes:
@@ -235,6 +231,17 @@ def _pad_to_bucket(cfg: PipelineConfig):
         return dict(batch, image=img)
 
     return fn
+
+
+def resize_to_long_side(image: tf.Tensor, height, width, max_long_side: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """(uint8 image, scale): bilinear to a long side of at most ``max_long_side``; inference
+    does the same with cv2 (``inference.runner``; tests/test_resize_train_vs_inference.py)."""
+    long_side = tf.cast(tf.maximum(height, width), tf.float32)
+    scale = tf.minimum(1.0, max_long_side / long_side)
+    new_hw = tf.maximum(tf.cast(tf.round(tf.cast(tf.stack([height, width]), tf.float32) * scale), tf.int32),
+                        1)  # a sliver keeps one pixel
+    resized = tf.image.resize(tf.cast(image, tf.float32), new_hw, method="bilinear")
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8), scale
 
 
 def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: int = 0,

@@ -107,7 +107,9 @@ def _scale(height: int, width: int, max_long_side: int | None) -> float:
 
 def _network_size(item: PairItem, max_long_side: int | None) -> tuple[int, int]:
     s = _scale(item.height, item.width, max_long_side)
-    return (round(item.height * s), round(item.width * s)) if s != 1.0 else (item.height, item.width)
+    if s == 1.0:
+        return item.height, item.width
+    return max(1, round(item.height * s)), max(1, round(item.width * s))  # a sliver keeps one pixel
 
 
 def _decode(item: PairItem, max_long_side: int | None) -> np.ndarray:
