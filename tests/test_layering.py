@@ -38,6 +38,8 @@ FORBIDDEN_EXTERNAL = {
     "models": {"tensorflow"},
     "state": {"tensorflow"},
 }
+# folders of the repository that `pip install` does not install: the package never imports them
+NOT_INSTALLED = {"configs", "benchmarks", "tests", "data_prep"}
 MAX_MODULE_LINES = 460  # "a few hundred lines" per module
 MAX_FUNCTION_LINES = 80
 CODE_DIRS = ("tin_jax", "data_prep")
@@ -100,6 +102,8 @@ def test_packages_import_only_what_the_layers_allow():
                 if there is not None and there != here and there not in ALLOWED[here]:
                     bad.append(f"{path.relative_to(ROOT)}: {here} -> {there} ({t})")
             top = target.split(".")[0]
+            if top in NOT_INSTALLED:
+                bad.append(f"{path.relative_to(ROOT)}: imports {top}, which is not part of the installed package")
             if top in FORBIDDEN_EXTERNAL.get(here, ()):
                 bad.append(f"{path.relative_to(ROOT)}: {here} imports {top}")
     assert not bad, "\n".join(bad)
