@@ -60,4 +60,4 @@ def main(argv):
               "checkpoint")
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)

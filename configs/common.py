@@ -26,9 +26,10 @@ def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
 def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.seed = 0
+    c.dataset = "hico"  # what the config is for; a converted dataset of another kind is an error
 
     c.data = ml_collections.ConfigDict()
-    c.data.dir = "out/demo/hico"  # converted TFRecords (python -m data_prep.convert)
+    c.data.dir = ""  # converted TFRecords (python -m data_prep.convert): required
     c.data.batch_per_device = 1  # images per device per step; the original: 1 on 1 GPU
     c.data.shuffle = True
     c.data.shuffle_buffer = 512
@@ -79,6 +80,7 @@ def base_config() -> ml_collections.ConfigDict:
     # HOI dataset, HOI classes do not. ``hold``: parameters such a step leaves untouched
     # (the HOI classifier, which D's loss does not reach), momentum included.
     c.transfer = ml_collections.ConfigDict()
+    c.transfer.enabled = False  # a transfer config: data_dirs must name other converted datasets
     c.transfer.data_dirs = ()
     c.transfer.every = 2
     c.transfer.hold = r"^(fc8_S|fc9_S|fc7_SHsp|Concat_SHsp|cls_score_(H|O|sp))"
@@ -99,7 +101,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.compile_limit = 16  # more compilations than this indicate shape churn: error
 
     c.eval = ml_collections.ConfigDict()
-    c.eval.anno_dir = "out/demo/raw/hico_20160224_det"  # anno_bbox.mat + anno.mat (the official GT)
+    c.eval.anno_dir = ""  # anno_bbox.mat + anno.mat (the official GT): required to evaluate HICO-DET
+    # 'mat': anno_bbox.mat + anno.mat; 'json': instances_{test,train}2015.json in anno_dir (the
+    # layout UPT / PViC / GEN-VLKT read), with anno.mat too when present (the exact Known Object)
+    c.eval.anno_format = "mat"
     c.eval.human_thresh = 0.8  # Test_TIN_HICO.py defaults (V-COCO: 0.6 / 0.4)
     c.eval.object_thresh = 0.3
     c.eval.fallback = "fixed"  # top-4 x top-4 pairs for images with none; 'original' keeps its -1 bug
@@ -112,7 +117,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval.d_workdir = ""  # NIS with D from this other workdir's model (e.g. configs/rcd3.py)
     # V-COCO (Vcoco_lis_nis.py): the v-coco checkout with data/vcoco/vcoco_test.json etc.,
     # prior_flag 3 = apply_prior + prior_mask (the mask pickle is optional: '' skips it)
-    c.eval.vcoco_root = "out/demo/raw/v-coco"
+    c.eval.vcoco_root = ""  # required to evaluate V-COCO
     c.eval.vcoco_prior_flag = 3
     c.eval.vcoco_prior_mask = ""
     return c
@@ -121,7 +126,7 @@ def base_config() -> ml_collections.ConfigDict:
 def vcoco_config() -> ml_collections.ConfigDict:
     """The V-COCO settings over the base (config_vcoco.py, Test_TIN_VCOCO.py)."""
     c = base_config()
-    c.data.dir = "out/demo/vcoco"
+    c.dataset = "vcoco"
     c.optim.schedule = "exponential"
     c.optim.lr = 2e-6
     c.optim.decay_steps = 20_000
@@ -135,8 +140,21 @@ def vcoco_config() -> ml_collections.ConfigDict:
     return c
 
 
+def use_demo_data(c: ml_collections.ConfigDict, out: str = "out/demo") -> ml_collections.ConfigDict:
+    """The paths ``make demo`` writes (the embedded synthetic data, converted): the defaults of
+    the ``:runlocal`` and ``:demo`` sizes only; the full configs name no data."""
+    other = "vcoco" if c.dataset == "hico" else "hico"
+    c.data.dir = f"{out}/{c.dataset}"
+    c.eval.anno_dir = f"{out}/raw/hico_20160224_det"
+    c.eval.vcoco_root = f"{out}/raw/v-coco"
+    if c.transfer.get("enabled"):
+        c.transfer.data_dirs = (f"{out}/{other}",)
+    return c
+
+
 def make_runlocal(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """The same experiment shrunk to run in minutes on a laptop CPU (tests, demo)."""
+    use_demo_data(c)
     c.model.width = 8
     c.model.fc_dim = 128
     c.data.max_long_side = 160
@@ -171,6 +189,7 @@ def make_demo(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
       original's copy D learns to tell training positives from negatives by where the copied
       feature came from, a shortcut that does not exist at test time.
     """
+    use_demo_data(c)
     c.model.width = 8
     c.model.fc_dim = 128
     c.model.d_negative_copy = False
@@ -204,12 +223,8 @@ def transfer_config(arg, *, d_on_target: bool, nis: bool) -> ml_collections.Conf
     arg = parse_arg(arg, target="hico", runlocal=False)
     if arg.target not in ("hico", "vcoco"):
         raise ValueError(f"target must be 'hico' or 'vcoco', got {arg.target!r}")
-    if arg.target == "hico":
-        c = base_config()
-        c.transfer.data_dirs = ("out/demo/vcoco",)
-    else:
-        c = vcoco_config()
-        c.transfer.data_dirs = ("out/demo/hico",)
+    c = base_config() if arg.target == "hico" else vcoco_config()
+    c.transfer.enabled = True  # config.transfer.data_dirs must name the other datasets
     if not d_on_target:
         c.loss.terms = tuple(t for t in c.loss.terms if t != "binary")
     c.eval.nis = nis

@@ -12,8 +12,6 @@ from configs import common, tin_hico
 def get_config(arg=None):
     c = tin_hico.get_config("demo")
     arg = common.parse_arg(arg, steps=c.total_steps)
-    c.data.dir = "out/demo/hico"
-    c.eval.anno_dir = "out/demo/raw/hico_20160224_det"
     c.total_steps = c.optim.first_decay_steps = arg.steps
     c.eval_every = max(arg.steps // 4, 1)
     return c

@@ -8,6 +8,5 @@ from configs import common
 def get_config(arg=None):
     arg = common.parse_arg(arg, runlocal=False, demo=False)
     c = common.base_config()
-    c.data.dir = "out/demo/hico"
     common.apply_size(c, arg)
     return c

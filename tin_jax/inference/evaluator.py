@@ -14,6 +14,7 @@ import jax
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
+from tin_jax import cli
 from tin_jax.checkpoints import init_from
 from tin_jax.data import input_pipeline as ip
 from tin_jax.evaluation import binary, ceiling, headline, hico_det
@@ -83,7 +84,7 @@ def hico_report(config, info: ip.DatasetInfo, gt: hico_det.HicoGroundTruth, per_
         d_ap = binary.master_binary_ap(
             {binary.hico_image_id(r["filename"]): binary.PairScores(r["human_boxes"], r["object_boxes"], r["binary"])
              for r in per_image},
-            binary.read_gt_pairs(os.path.join(e.anno_dir, "anno_bbox.mat")), first_hoi_only=False,
+            _test_gt_pairs(config), first_hoi_only=False,
             include_no_interaction=False)
         scalars["eval/binary_ap"] = d_ap.ap_inter
         table += (f"\n\ninteractiveness AP of D over the {d_ap.num_pairs} candidate pairs ({d_ap.num_inter} "
@@ -168,7 +169,25 @@ def load_test_ground_truth(config, dataset: str):
     if dataset == "vcoco":
         from tin_jax.evaluation import vcoco  # pylint: disable=g-import-not-at-top
         return vcoco.load_ground_truth(config.eval.vcoco_root, "test")
-    return hico_det.load_ground_truth(config.eval.anno_dir)
+    d = config.eval.anno_dir
+    if config.eval.get("anno_format", "mat") == "json":
+        anno_mat = os.path.join(d, "anno.mat")
+        return hico_det.load_json_ground_truth(os.path.join(d, "instances_test2015.json"),
+                                               os.path.join(d, "instances_train2015.json"),
+                                               anno_mat if os.path.exists(anno_mat) else None)
+    if config.eval.get("anno_format", "mat") != "mat":
+        raise ValueError(f"config.eval.anno_format={config.eval.anno_format!r}: use 'mat' or 'json'")
+    return hico_det.load_ground_truth(d)
+
+
+def _test_gt_pairs(config) -> dict:
+    """D's ground truth: every annotated test pair, from the annotation format in use."""
+    if config.eval.get("anno_format", "mat") == "json":
+        from tin_jax.io import hicodet_json  # pylint: disable=g-import-not-at-top
+        test = hicodet_json.read_hicodet_json(os.path.join(config.eval.anno_dir, "instances_test2015.json"),
+                                              strict_boxes=False)
+        return binary.gt_pairs_from_anno(hicodet_json.bbox_images(test))
+    return binary.read_gt_pairs(os.path.join(config.eval.anno_dir, "anno_bbox.mat"))
 
 
 def report(config, info: ip.DatasetInfo, gt, per_image: list[dict], out_dir: str | None) -> Report:
@@ -187,12 +206,14 @@ def evaluate_state(config, info: ip.DatasetInfo, gt, parts, params, stats, mesh,
 def evaluate(config, workdir: str, out_dir: str | None = None) -> str:
     """evaluate.py: scores the checkpoint on its dataset's protocol; returns the printed tables.
     A workdir without a checkpoint scores ``config.init_from``'s weights (``<workdir>/eval_imported``)."""
-    dataset = ip.load_info(config.data.dir).metadata["dataset"]
+    cli.require(config, cli.evaluation_fields(config))
+    metadata = ip.load_info(config.data.dir).metadata
+    cli.check_dataset_kind(config, metadata, config.data.dir)
+    dataset = metadata["dataset"]
     note = ""
     if scoring.imports_weights(config, workdir):
         out_dir = out_dir or os.path.join(workdir, f"eval_{scoring.IMPORTED}")
-        note = (f"evaluated imported weights: {config.init_from} ({workdir} holds no checkpoint); "
-                f"reports in {out_dir}\n\n")
+        note = f"evaluated imported weights: {config.init_from} ({workdir} holds no checkpoint)\n\n"
     if not scoring.imports_weights(config, workdir):  # the wrong dataset is said before anything loads
         step = config.eval.checkpoint_step or init_from.latest_step(workdir)
         if step is not None:
@@ -206,4 +227,4 @@ def evaluate(config, workdir: str, out_dir: str | None = None) -> str:
     if jax.process_index() == 0 and os.path.exists(metrics):  # the run's curves beside the other figures
         from tin_jax.evaluation import learning_curves  # pylint: disable=g-import-not-at-top
         learning_curves.plot_learning_curves(metrics, os.path.join(out_dir, "learning_curves.png"))
-    return note + table
+    return f"{note}{table}\n\nreports in {out_dir}"

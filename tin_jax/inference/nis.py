@@ -127,7 +127,9 @@ def suppress(dets: hico_det.HicoDetections, pairs: DistinctPairs, binary: np.nda
 
 def _check_inputs(config, config_name: str, det_dir: str, out_dir: str):
     """What can be checked before the annotations and the model load."""
+    from tin_jax import cli  # pylint: disable=g-import-not-at-top
     from tin_jax.data import input_pipeline as ip  # pylint: disable=g-import-not-at-top
+    cli.require(config, ("data.dir",))
     info = ip.load_info(config.data.dir)
     if info.metadata["dataset"] != "hico":
         raise DataFormatError(f"{config.data.dir}: a {info.metadata['dataset']} dataset; the test images of "
@@ -149,6 +151,9 @@ def rescore(config, workdir: str, det_dir: str, out_dir: str, *, anno_dir: str |
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r} ({', '.join(MODES)})")
     _check_inputs(config, config_name, det_dir, out_dir)
+    if not (anno_dir or config.eval.anno_dir):
+        raise ValueError("no annotations: give --anno_dir or --config.eval.anno_dir=<the HICO-DET folder holding "
+                         "anno_bbox.mat and anno.mat>")
     gt = hico_det.load_ground_truth(anno_dir or config.eval.anno_dir)
     dets = hico_det.read_official_detections(det_dir, gt)
     pairs = distinct_pairs(dets)
@@ -221,8 +226,9 @@ def main(argv):
 def run_main() -> None:
     """The command line (``python -m tin_jax.nis``)."""
     from absl import app  # pylint: disable=g-import-not-at-top
+    from tin_jax import cli  # pylint: disable=g-import-not-at-top
     _define_flags()
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)
 
 
 if __name__ == "__main__":

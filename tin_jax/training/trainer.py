@@ -35,6 +35,7 @@ import orbax.checkpoint as ocp
 from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec as P
 
+from tin_jax import cli
 from tin_jax.checkpoints import init_from
 from tin_jax.data import input_pipeline as ip
 from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm
@@ -163,6 +164,10 @@ class TransferMix:
     @classmethod
     def from_config(cls, config) -> "TransferMix":
         t = config.get("transfer")
+        if t is not None and t.get("enabled") and not t.data_dirs:
+            raise TrainingError("config.transfer.data_dirs is not set: a transfer config trains D on "
+                                "other converted datasets too; give --config.transfer.data_dirs="
+                                "\"('<converted dataset>',)\"")
         if t is None or not t.data_dirs:
             return cls()
         if t.every < 2:
@@ -221,6 +226,7 @@ def _build(config) -> tuple[_Run, dict]:
     mesh = state_model.make_mesh()
     repl = NamedSharding(mesh, P())
     info = ip.load_info(config.data.dir)
+    cli.check_dataset_kind(config, info.metadata, config.data.dir)
     spec = model_spec.spec_of(config, info.metadata)
     parts, params, stats = state_model.build(spec.model, config.seed, repl)
     tx, schedule, _ = optim.make_optimizer(config.optim, params)
@@ -296,6 +302,7 @@ class _Preemption:
 
 def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = True) -> TrainResult:
     """Trains (or resumes) in ``workdir``."""
+    cli.require(config, ("data.dir",) + (cli.evaluation_fields(config) if config.get("eval_every") else ()))
     os.makedirs(workdir, exist_ok=True)
     run, state = _build(config)
     pcfg = pipeline_config(config, config.data.dir)

@@ -48,6 +48,7 @@ from tin_jax.evaluation.hico_det.ground_truth import (
     image_ids_of,
     load_ground_truth,
 )
+from tin_jax.evaluation.hico_det.json_ground_truth import ground_truth_from_json, load_json_ground_truth
 from tin_jax.evaluation.hico_det.matching import (
     MIN_OVERLAP,
     average_precision_11,
@@ -74,5 +75,5 @@ __all__ = [
     "pair_overlap", "rank_and_match", "read_official_detection_file", "read_official_detections",
     "read_tin_detections", "write_official_detections", "COMPACT_KEYS", "read_compact_detections",
     "write_compact_detections", "COCO_OBJECT_NAMES", "MAX_DETECTIONS_PER_HOI", "NUM_OBJECTS", "SETTINGS",
-    "SETTING_NAMES", "best_gt_pair",
+    "SETTING_NAMES", "best_gt_pair", "ground_truth_from_json", "load_json_ground_truth",
 ]
