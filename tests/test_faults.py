@@ -183,3 +183,28 @@ def test_a_checkpoint_without_its_model_spec_still_loads_from_config_and_data_di
                                                 "--config.data.dir"):
         scoring.load_model(config, str(old), repl)
     assert scoring.load_model(config, str(reference_run), repl).step == 16  # the spec suffices
+
+
+def test_a_second_uncoordinated_run_on_a_workdir_is_refused_and_a_dead_ones_lock_taken_over(hico_dir, tmp_path):
+    import signal
+    import time
+    work = tmp_path / "shared"
+    first = subprocess.Popen(_cmd(hico_dir, work, "--config.total_steps=1000", "--config.log_every=1",
+                                  "--config.checkpoint_every=1000"),
+                             cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        metrics = os.path.join(str(work), "metrics.jsonl")
+        deadline = time.time() + 300
+        while time.time() < deadline and not (os.path.exists(metrics) and os.path.getsize(metrics)):
+            time.sleep(0.2)
+        assert first.poll() is None, "the first run ended early"
+        proc = _run(_cmd(hico_dir, work, "--config.total_steps=2"), check=False)
+        assert proc.returncode == 3
+        line = _error_line(proc)
+        assert line.startswith(f"error: {work}: another train.py writes this workdir (pid {first.pid} on "), line
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    proc = _run(_cmd(hico_dir, work, "--config.total_steps=2", "--config.checkpoint_every=2"))
+    assert "taking over the lock (its process" in proc.stderr and "has ended)" in proc.stderr, proc.stderr[-2000:]
+    assert not os.path.exists(os.path.join(str(work), "train.lock"))  # released at the end

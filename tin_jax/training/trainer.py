@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -40,7 +41,7 @@ from tin_jax.checkpoints import init_from
 from tin_jax.data import input_pipeline as ip
 from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm
 from tin_jax.state import model as state_model, spec as model_spec, store
-from tin_jax.training import optim, train_step
+from tin_jax.training import optim, train_step, workdir_lock
 from tin_jax.training.metric_log import MetricLog, TrainingError
 
 
@@ -301,9 +302,14 @@ class _Preemption:
 
 
 def train(config: ml_collections.ConfigDict, workdir: str, *, progress: bool = True) -> TrainResult:
-    """Trains (or resumes) in ``workdir``."""
+    """Trains (or resumes) in ``workdir``, its only writer (``workdir_lock``)."""
     cli.require(config, ("data.dir",) + (cli.evaluation_fields(config) if config.get("eval_every") else ()))
     os.makedirs(workdir, exist_ok=True)
+    with workdir_lock.WorkdirLock(workdir) if jax.process_index() == 0 else contextlib.nullcontext():
+        return _train(config, workdir, progress)
+
+
+def _train(config: ml_collections.ConfigDict, workdir: str, progress: bool) -> TrainResult:
     run, state = _build(config)
     pcfg = pipeline_config(config, config.data.dir)
     mngr = checkpoint_manager(workdir, config)
