@@ -5,6 +5,8 @@ r"""Converts the original TIN inputs into sharded TFRecords.
 Reads the same ``Data/`` folder the original code reads (pickles, images,
 annotation files; see ``data_prep/sources``), validates every record and writes
 one ``tf.train.Example`` per image (schema: ``tin_jax/data/features.py``).
+``--test_detections FILE`` takes the test split's detections from FILE (TIN's pickle
+layout or a COCO results json, ``data_prep.sources.hico.read_test_detections``).
 
 Safety: each shard is written under a temporary name and renamed when complete;
 a per-shard stats file is renamed after it and marks the shard as done. The
@@ -223,15 +225,17 @@ def _clean_tmp(out_dir: str) -> None:
 
 def convert(dataset: str, data_dir: str, out_dir: str, *, skip_bad: bool = False,
                         num_workers: int | None = None, images_per_shard: int = 256,
-                        overwrite: bool = False, progress: bool = True) -> dict:
-    """Runs the conversion; returns the manifest. Raises DataFormatError on bad input."""
+                        overwrite: bool = False, progress: bool = True, **test_detections) -> dict:
+    """Runs the conversion; returns the manifest. Raises DataFormatError on bad input.
+    ``test_detections``: ``test_detections``, ``test_detections_format``, ``test_keypoints``
+    of ``hico.read_test_detections`` (default: TIN's test pickle)."""
     sources = _sources()
     if dataset not in sources:
         raise ValueError(f"unknown dataset {dataset!r}; choose from {sorted(sources)}")
     if not os.path.isdir(data_dir):
         raise DataFormatError(f"{data_dir}: data directory does not exist")
     log = ProblemLog(skip_bad)
-    src = sources[dataset].read(data_dir, log)
+    src = sources[dataset].read(data_dir, log, **test_detections)
     shards = {split: plan(recs, images_per_shard) for split, recs in src["splits"].items()}
     fingerprint = _fingerprint(dataset, skip_bad, shards)
 
@@ -329,12 +333,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--images_per_shard", type=int, default=256)
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--no_progress", action="store_true")
+    p.add_argument("--test_detections", default=None,
+                   help="the test split's detections from this file instead of TIN's test pickle: "
+                        "TIN's pickle layout or a COCO results json (detectron2, mmdetection)")
+    p.add_argument("--test_detections_format", choices=["tin_pickle", "coco"], default=None,
+                   help="format of --test_detections (default: coco for .json, else tin_pickle)")
+    p.add_argument("--test_keypoints", default=None,
+                   help="COCO keypoint results json, matched to the persons of a coco --test_detections")
+    p.add_argument("--hico_annotations_json", default=None,
+                   help="HICO-DET: a folder with instances_{test,train}2015.json (fredzzhang/hicodet's "
+                        "layout) instead of anno_bbox.mat for the test pairs and the rare split")
     args = p.parse_args(argv)
+    extra = {}
+    if args.hico_annotations_json:
+        if args.dataset != "hico":
+            p.error("--hico_annotations_json is for --dataset hico")
+        extra["annotations_json"] = args.hico_annotations_json
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
         manifest = convert(args.dataset, args.data_dir, args.out_dir, skip_bad=args.skip_bad,
                                               num_workers=args.num_workers, images_per_shard=args.images_per_shard,
-                                              overwrite=args.overwrite, progress=not args.no_progress)
+                                              overwrite=args.overwrite, progress=not args.no_progress,
+                                              test_detections=args.test_detections,
+                                              test_detections_format=args.test_detections_format,
+                                              test_keypoints=args.test_keypoints, **extra)
     except DataFormatError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -319,3 +319,98 @@ def test_vcoco_conversion_matches_raw_files(raw_dir, tmp_path):
         got = [(rec.gt.labels[i][0], rec.gt.object_boxes[i][:2].tolist()) for i in range(rec.gt.size)]
         assert sorted(got) == sorted(pairs)
         assert rec.det.size == len(det.get(image_id, []))
+
+
+# -- --test_detections ----------------------------------------------------------------------
+
+def _coco_from_pickle(det, path, keypoints_apart=False):
+    """TIN's test pickle as a COCO results json (and keypoint results, apart or on the entries)."""
+    from tin_jax.schema import classes
+    dets, kps = [], []
+    for image_id, entries in det.items():
+        for e in entries:
+            x1, y1, x2, y2 = (float(v) for v in e[2])
+            human = e[1] == "Human"
+            assert human == (int(e[4]) == 1), "a person 'Object' would read as a human"
+            d = {"image_id": int(image_id), "category_id": classes.CONTIGUOUS_TO_COCO_ID[int(e[4])],
+                 "bbox": [x1, y1, x2 - x1, y2 - y1], "score": float(e[5])}
+            if e[6] is not None:
+                k = {"keypoints": np.asarray(e[6], np.float64).ravel().tolist()}
+                if keypoints_apart:
+                    kps.append(dict(k, image_id=int(image_id), category_id=1, bbox=d["bbox"], score=d["score"]))
+                else:
+                    d.update(k)
+            dets.append(d)
+    with open(path, "w") as f:
+        json.dump(dets, f)
+    if keypoints_apart:
+        with open(path + ".kps.json", "w") as f:
+            json.dump(kps, f)
+    return path
+
+
+def _assert_same_test_detections(out, reference):
+    got, want = _records(out, "test"), _records(reference, "test")
+    assert sorted(got) == sorted(want)
+    n = poses = 0
+    for image_id, (rec, _) in want.items():
+        d, e = got[image_id][0].det, rec.det
+        for field in ("boxes", "is_human", "classes", "scores", "poses", "pose_valid"):
+            np.testing.assert_array_equal(getattr(d, field), getattr(e, field), err_msg=f"{image_id} {field}")
+        n, poses = n + e.size, poses + int(e.pose_valid.sum())
+    assert n > 0 and poses > 0
+
+
+def _convert_with(raw_dir, out, dataset, *extra):
+    run_module("data_prep.convert", "--dataset", dataset, "--data_dir", raw_dir, "--out_dir", out,
+               "--images_per_shard", "8", "--num_workers", "2", "--no_progress", *extra)
+    return json.load(open(os.path.join(out, "manifest.json")))
+
+
+def test_test_detections_from_explicit_pickle_and_coco_json(raw_dir, hico_dir, tmp_path):
+    pkl = os.path.join(raw_dir, HICO_DET)
+    default = json.load(open(os.path.join(hico_dir, "manifest.json")))
+    explicit = _convert_with(raw_dir, str(tmp_path / "pkl"), "hico", "--test_detections", pkl)
+    assert explicit["splits"] == default["splits"]  # the same shards, byte for byte
+    det = _load_py2(pkl)
+    assert any(e[6] is not None for v in det.values() for e in v)
+    coco = _coco_from_pickle(det, str(tmp_path / "dets.json"))
+    _convert_with(raw_dir, str(tmp_path / "coco"), "hico", "--test_detections", coco)
+    _assert_same_test_detections(str(tmp_path / "coco"), hico_dir)
+    apart = _coco_from_pickle(det, str(tmp_path / "dets2.data"), keypoints_apart=True)
+    _convert_with(raw_dir, str(tmp_path / "apart"), "hico", "--test_detections", apart,
+                  "--test_detections_format", "coco", "--test_keypoints", apart + ".kps.json")
+    _assert_same_test_detections(str(tmp_path / "apart"), hico_dir)
+
+
+def test_vcoco_test_detections_from_coco_json(raw_dir, vcoco_dir, tmp_path):
+    det = _load_py2(os.path.join(raw_dir, "Test_Faster_RCNN_R-50-PFN_2x_VCOCO_with_pose.pkl"))
+    coco = _coco_from_pickle(det, str(tmp_path / "dets.json"))
+    _convert_with(raw_dir, str(tmp_path / "coco"), "vcoco", "--test_detections", coco)
+    _assert_same_test_detections(str(tmp_path / "coco"), vcoco_dir)
+
+
+def test_bad_test_detections_one_line(raw_dir, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"image_id": 1, "category_id": 12, "bbox": [0, 0, 1, 1], "score": 0.5}]))
+    proc = run_module("data_prep.convert", "--dataset", "hico", "--data_dir", raw_dir, "--out_dir",
+                      str(tmp_path / "o"), "--test_detections", str(bad), "--no_progress", check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {bad}: entry 0 (image 1): unknown COCO category_id 12")
+
+
+def test_hico_test_pairs_from_the_hicodet_json_annotations(raw_dir, hico_dir, tmp_path):
+    """--hico_annotations_json: the json written from the same anno_bbox.mat gives the same
+    shards byte for byte (test pairs, rare split) and the same metadata."""
+    from data_prep.synthetic.hicodet_json_files import write_hicodet_json_files
+    json_dir = tmp_path / "json"
+    json_dir.mkdir()
+    write_hicodet_json_files(os.path.join(raw_dir, "hico_20160224_det", "anno_bbox.mat"), str(json_dir))
+    default = json.load(open(os.path.join(hico_dir, "manifest.json")))
+    got = _convert_with(raw_dir, str(tmp_path / "from_json"), "hico", "--hico_annotations_json", str(json_dir))
+    assert got["splits"] == default["splits"]
+    assert json.load(open(tmp_path / "from_json" / "metadata.json")) == json.load(
+        open(os.path.join(hico_dir, "metadata.json")))
+    proc = run_module("data_prep.convert", "--dataset", "vcoco", "--data_dir", raw_dir, "--out_dir",
+                      str(tmp_path / "v"), "--hico_annotations_json", str(json_dir), check=False)
+    assert proc.returncode == 2 and "--hico_annotations_json is for --dataset hico" in proc.stderr

@@ -38,7 +38,7 @@ ENTRY_A = {"image": "a.png",
                       {"box": [90, 15, 140, 115], "score": 0.9},
                       {"box": [0, 50, 30, 119], "score": 0.5, "pose": None}],
            "objects": [{"box": [60, 60, 100, 90], "class": "cup", "score": 0.8},
-                       {"box": [5, 5, 25, 25], "class": 3, "score": 0.2},
+                       {"box": [5, 5, 25, 25], "class": "car", "score": 0.2},
                        {"box": [40, 80, 159, 119], "class": "dining table", "score": 0.6}]}
 # (human detection, object detection) in TIN's loop order; detections: humans, then objects.
 PAIRS_A = [(0, 1), (0, 2), (0, 3), (0, 5), (1, 0), (1, 2), (1, 3), (1, 5)]
@@ -328,7 +328,7 @@ BAD = [
     (("objects", 0, "box"), [10, 10, 50, 20], "objects[0].box: [10, 10, 50, 20] is outside the 40x30 image"),
     (("objects", 0, "box"), [-1, 10, 30, 20], "is outside the 40x30 image"),
     (("objects", 0, "class"), "cupp", "objects[0].class: unknown object class 'cupp'"),
-    (("objects", 0, "class"), 81, "objects[0].class: should be a COCO class name or a 1-based COCO index"),
+    (("objects", 0, "class"), 81, "objects[0].class: integer class 81 needs --category_ids"),
     (("humans", 0, "pose"), [[1, 2, 0.5]] * 16, "humans[0].pose: should be 17 [x, y, confidence]"),
     (("humans", 0, "pose"), [1.0] * 50, "humans[0].pose: should be 17"),
     (("humans", 0, "score"), 1.5, "humans[0].score: should be a detection score in [0, 1]"),
@@ -379,3 +379,131 @@ def test_no_checkpoint(tiny, bad_dir):
     empty = bad_dir / "empty_workdir"
     with pytest.raises(FileNotFoundError, match=f"{empty}: no checkpoint"):
         predict.predict(tiny.config, str(empty), [str(bad_dir / "one.json")], str(bad_dir / "o"))
+
+
+# -- integer class ids and COCO results files ----------------------------------------------
+
+def _int_classes(entry, convention):
+    """``entry`` with its object class names as integers of ``convention``."""
+    out = json.loads(json.dumps(entry))
+    for d in out["objects"]:
+        c = classes.coco_id(d["class"])
+        d["class"] = classes.CONTIGUOUS_TO_COCO_ID[c] if convention == "coco" else c
+    return out
+
+
+def _coco_files(root, entries):
+    """COCO results detections, keypoint results and images list of ``entries``."""
+    images = [{"id": 11 + k, "file_name": e["image"], "height": cv2.imread(str(root / e["image"])).shape[0],
+               "width": cv2.imread(str(root / e["image"])).shape[1]} for k, e in enumerate(entries)]
+    xywh = lambda b: [b[0], b[1], b[2] - b[0], b[3] - b[1]]
+    dets, kps = [], []
+    for im, e in zip(images, entries):
+        for h in e["humans"]:
+            dets.append({"image_id": im["id"], "category_id": 1, "bbox": xywh(h["box"]), "score": h["score"]})
+            if h.get("pose"):
+                kps.append({"image_id": im["id"], "category_id": 1, "bbox": xywh(h["box"]),
+                            "keypoints": np.ravel(h["pose"]).tolist(), "score": 0.7})
+        for o in e["objects"]:
+            dets.append({"image_id": im["id"], "category_id": classes.CONTIGUOUS_TO_COCO_ID[classes.coco_id(o["class"])],
+                         "bbox": xywh(o["box"]), "score": o["score"]})
+    paths = {}
+    for name, obj in (("coco_dets.json", dets), ("coco_kps.json", kps), ("images.json", {"images": images})):
+        (root / name).write_text(json.dumps(obj))
+        paths[name] = str(root / name)
+    return paths
+
+
+def _same_detections(a, b):
+    assert [d.image for d in a] == [d.image for d in b]
+    for x, y in zip(a, b):
+        assert (x.num_humans, x.height, x.width) == (y.num_humans, y.height, y.width)
+        np.testing.assert_array_equal(x.boxes, y.boxes)
+        np.testing.assert_array_equal(x.scores, y.scores)
+        np.testing.assert_array_equal(x.class_ids, y.class_ids)
+        assert [None if p is None else p.tolist() for p in x.poses] == [None if p is None else p.tolist()
+                                                                      for p in y.poses]
+
+
+def test_integer_classes_need_a_convention(bad_dir):
+    entry = dict(GOOD, objects=[{"box": [10, 10, 39, 20], "class": n, "score": 0.8}
+                                for n in ("cup", "dining table", "toothbrush", "car")])
+    (bad_dir / "names.json").write_text(json.dumps(entry))
+    names = predict.load_detections(str(bad_dir / "names.json"))
+    assert names[0].class_ids.tolist() == [1, 42, 61, 80, 3]
+    for convention in ("coco", "contiguous"):
+        (bad_dir / f"{convention}.json").write_text(json.dumps(_int_classes(entry, convention)))
+        _same_detections(predict.load_detections(str(bad_dir / f"{convention}.json"), convention), names)
+    with pytest.raises(DataFormatError, match=r"coco\.json \(a\.png\): objects\[0\]\.class: integer class 47 needs "
+                                              r"--category_ids: 'coco' \(COCO's sparse ids 1..90.*'contiguous'"):
+        predict.load_detections(str(bad_dir / "coco.json"))
+    for bad, convention in ((12, "coco"), (81, "contiguous"), (0, "coco")):
+        (bad_dir / "bad.json").write_text(json.dumps(_with(("objects", 0, "class"), bad)))
+        with pytest.raises(DataFormatError, match=rf"bad\.json \(a\.png\): objects\[0\]\.class: {bad} is not one of"):
+            predict.load_detections(str(bad_dir / "bad.json"), convention)
+
+
+def test_coco_results_read_as_the_json_format(bad_dir):
+    cv2.imwrite(str(bad_dir / "b.png"), _gray_image(48, 64, 1))
+    entry = dict(ENTRY_B, humans=[{"box": [4, 4, 30, 44], "score": 0.5, "pose": POSE[:]}])
+    (bad_dir / "tin.json").write_text(json.dumps([GOOD, entry]))
+    files = _coco_files(bad_dir, [GOOD, entry])
+    tin = predict.load_detections(str(bad_dir / "tin.json"))
+    coco = predict.read_inputs([files["coco_dets.json"]], detections_format="coco",
+                               images_json=files["images.json"], keypoints=files["coco_kps.json"])
+    _same_detections(coco, tin)
+    with pytest.raises(ValueError, match="needs --images_json"):
+        predict.read_inputs([files["coco_dets.json"]], detections_format="coco")
+    (bad_dir / "few.json").write_text(json.dumps({"images": [{"id": 11, "file_name": "a.png"}]}))
+    with pytest.raises(DataFormatError, match=r"coco_dets\.json: image_id 12 is not in .*few\.json"):
+        predict.read_inputs([files["coco_dets.json"]], detections_format="coco",
+                            images_json=str(bad_dir / "few.json"))
+    (bad_dir / "size.json").write_text(json.dumps({"images": [{"id": 11, "file_name": "a.png", "height": 31,
+                                                                "width": 40}, {"id": 12, "file_name": "b.png"}]}))
+    with pytest.raises(DataFormatError, match=r"image 11 \(a\.png\): .*gives 40x31, the image is 40x30"):
+        predict.read_inputs([files["coco_dets.json"]], detections_format="coco",
+                            images_json=str(bad_dir / "size.json"))
+
+
+def test_cli_integer_class_without_convention(bad_dir):
+    (bad_dir / "int.json").write_text(json.dumps(_with(("objects", 0, "class"), 47)))
+    proc = _cli(f"--workdir={bad_dir / 'no_run'}", f"--detections={bad_dir / 'int.json'}",
+                f"--out_dir={bad_dir / 'o'}")
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {bad_dir / 'int.json'} (a.png): objects[0].class: "), lines
+    assert "'coco'" in lines[0] and "'contiguous'" in lines[0]
+
+
+@pytest.mark.xdist_group("predict")
+def test_integer_classes_and_coco_files_give_the_same_predictions(tiny, tmp_path):
+    """The model run on names, integer classes in both conventions and COCO results files."""
+    def run(name, files, **formats):
+        out = tmp_path / name
+        predict.predict(tiny.config, str(tiny.work), files, str(out), **formats)
+        return [{k: v for k, v in r.items() if k != "png"} for r in json.load(open(out / "predictions.json"))]
+
+    names = run("names", [str(tiny.root / "dets.json")])
+    assert names and names[0]["triplets"]
+    for convention in ("coco", "contiguous"):
+        path = tiny.root / f"dets_{convention}.json"
+        path.write_text(json.dumps([_int_classes(e, convention) for e in (ENTRY_A, ENTRY_B)]))
+        assert run(convention, [str(path)], category_ids=convention) == names
+    files = _coco_files(tiny.root, [ENTRY_A, ENTRY_B])
+    assert run("coco_results", [files["coco_dets.json"]], detections_format="coco",
+               images_json=files["images.json"], keypoints=files["coco_kps.json"]) == names
+
+
+def test_cli_coco_flags_reach_the_reader(bad_dir):
+    files = _coco_files(bad_dir, [GOOD])
+    (bad_dir / "kps.json").write_text(json.dumps([{"image_id": 11, "keypoints": [1.0] * 50, "score": 0.5}]))
+    proc = _cli(f"--workdir={bad_dir / 'no_run'}", f"--detections={files['coco_dets.json']}",
+                "--detections_format=coco", f"--images_json={files['images.json']}",
+                f"--keypoints={bad_dir / 'kps.json'}", "--pose_iou=0.3", f"--out_dir={bad_dir / 'o'}")
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines == [f"error: {bad_dir / 'kps.json'}: entry 0 (image 11): keypoints should be 51 finite "
+                     "numbers (17 x (x, y, v)), found " + json.dumps([1.0] * 50)[:57] + "..."], lines
+    proc = _cli(f"--workdir={bad_dir / 'no_run'}", f"--detections={files['coco_dets.json']}",
+                "--detections_format=coco", f"--out_dir={bad_dir / 'o'}")
+    assert proc.returncode == 2 and "needs --images_json" in proc.stderr, proc.stderr

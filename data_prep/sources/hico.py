@@ -5,6 +5,8 @@ Files, relative to ``data_dir`` (the layout of TIN's ``script/download_dataset.s
 - ``Trainval_GT_HICO_with_pose.pkl``  list of ``[image_id, [hoi ids], hbox, obox, _, pose]``
 - ``Trainval_Neg_HICO_with_pose.pkl`` dict ``image_id -> [[image_id, noint_hoi, hbox, obox, hois, cls, score, pose], ...]``
 - ``Test_Faster_RCNN_R-50-PFN_2x_HICO_DET_with_pose.pkl`` dict ``image_id -> [[image_id, 'Human'|'Object', box, nan, cls, score, pose], ...]``
+  (or ``test_detections``: another file, TIN's pickle layout or a COCO results json; see
+  :func:`read_test_detections`)
 - ``hico_20160224_det/anno_bbox.mat`` (test ground truth, rare split), ``hico_20160224_det/anno.mat`` (image labels, for Known-Object)
 - ``hico_20160224_det/images/{train2015,test2015}/HICO_{train,test}2015_%08d.jpg``
 """
@@ -20,7 +22,7 @@ from data_prep.sources import common
 from data_prep.sources.common import ProblemLog
 from tin_jax.schema import classes
 from tin_jax.schema.records import Detections, ImageRecord, PairSet
-from tin_jax.io import hico_mat
+from tin_jax.io import coco_results, hico_mat, hicodet_json
 from tin_jax.io.errors import DataFormatError
 from tin_jax.io.safe_pickle import load_pickle
 
@@ -148,6 +150,28 @@ def parse_test_detections(det, path: str, log: ProblemLog) -> dict[int, Detectio
     return out
 
 
+TEST_DETECTION_FORMATS = ("tin_pickle", "coco")
+
+
+def read_test_detections(path: str, fmt: str | None, log: ProblemLog, *,
+                         keypoints: str | None = None) -> dict[int, Detections]:
+    """image id -> test detections of ``path``: ``tin_pickle`` (the layout of ``TEST_DET``) or
+    ``coco`` (COCO results json, ``tin_jax.io.coco_results``: persons are the 'Human' entries,
+    image_id the record's image id; ``keypoints``: a COCO keypoint results file). ``fmt``
+    None: ``coco`` for a ``.json`` file, else ``tin_pickle``."""
+    fmt = fmt or ("coco" if path.lower().endswith(".json") else "tin_pickle")
+    if fmt not in TEST_DETECTION_FORMATS:
+        raise DataFormatError(f"{path}: unknown test detections format {fmt!r} "
+                              f"(one of {', '.join(TEST_DETECTION_FORMATS)})")
+    if fmt == "tin_pickle":
+        if keypoints:
+            raise DataFormatError(f"{keypoints}: test keypoints go with COCO-format test detections")
+        return parse_test_detections(load_pickle(path), path, log)
+    f32 = lambda a: a.astype(np.float32)
+    return {i: Detections(f32(d.boxes), d.is_human, d.classes, f32(d.scores), f32(d.poses), d.pose_valid)
+            for i, d in coco_results.read_detections(path, keypoints).items()}
+
+
 def _test_gt(img: "hico_mat.HicoImageAnno", where: str, log: ProblemLog) -> PairSet:
     """Every visible connection of the test annotation as a single-label pair.
 
@@ -167,14 +191,39 @@ def _test_gt(img: "hico_mat.HicoImageAnno", where: str, log: ProblemLog) -> Pair
     return pair_set(rows)
 
 
-def read(data_dir: str, log: ProblemLog) -> dict:
-    """Returns ``{'splits': {'train': [...], 'test': [...]}, 'metadata': {...}}``."""
+def _test_annotations(data_dir: str, annotations_json: str | None):
+    """(test images in anno_bbox.mat form, the file they came from, training instances per HOI
+    for the rare split, json positives by filename or None): from anno_bbox.mat, or from
+    fredzzhang/hicodet's ``instances_{test,train}2015.json`` (the same pairs and 1-based boxes)."""
+    if not annotations_json:
+        path = os.path.join(data_dir, ANNO_BBOX)
+        anno = hico_mat.read_anno_bbox_mat(path)
+        return anno.test, path, hico_mat.count_train_instances(anno), None
+    path = os.path.join(annotations_json, "instances_test2015.json")
+    test = hicodet_json.read_hicodet_json(path, strict_boxes=False)
+    train = hicodet_json.read_hicodet_json(os.path.join(annotations_json, "instances_train2015.json"),
+                                           strict_boxes=False)
+    positives = {im.filename: hicodet_json.positive_hois(im) for im in test.images}
+    return hicodet_json.bbox_images(test), path, hicodet_json.count_instances(train), positives
+
+
+def read(data_dir: str, log: ProblemLog, *, test_detections: str | None = None,
+         test_detections_format: str | None = None, test_keypoints: str | None = None,
+         annotations_json: str | None = None) -> dict:
+    """Returns ``{'splits': {'train': [...], 'test': [...]}, 'metadata': {...}}``; the test
+    detections from ``TEST_DET`` or ``test_detections`` (:func:`read_test_detections`); the
+    test pairs from anno_bbox.mat or the json annotations in ``annotations_json`` (image-level
+    labels from anno.mat when it exists, else the HOIs with a pair in the json)."""
     j = lambda p: os.path.join(data_dir, p)
     gt_by_image = parse_train_gt(load_pickle(j(TRAIN_GT)), j(TRAIN_GT), log)
     neg_by_image = parse_train_neg(load_pickle(j(TRAIN_NEG)), j(TRAIN_NEG), log)
-    det_by_image = parse_test_detections(load_pickle(j(TEST_DET)), j(TEST_DET), log)
-    anno = hico_mat.read_anno_bbox_mat(j(ANNO_BBOX))
-    labels = hico_mat.read_anno_mat(j(ANNO))
+    det_path = test_detections or j(TEST_DET)
+    det_by_image = read_test_detections(det_path, test_detections_format, log, keypoints=test_keypoints)
+    test_images, anno_path, rare_counts, json_positives = _test_annotations(data_dir, annotations_json)
+    if json_positives is not None and not os.path.exists(j(ANNO)):
+        labels = hico_mat.HicoImageLabels([], [], [], np.zeros((0, 0)), np.zeros((NUM_LABELS, 0)))
+    else:
+        labels = hico_mat.read_anno_mat(j(ANNO))
 
     train = []
     for image_id, rows in gt_by_image.items():
@@ -187,12 +236,14 @@ def read(data_dir: str, log: ProblemLog) -> dict:
     test_col = {name: k for k, name in enumerate(labels.list_test)}
     anno_test = np.asarray(labels.anno_test)
     test, seen = [], set()
-    for k, img in enumerate(anno.test):
-        where = f"{j(ANNO_BBOX)}: bbox_test[{k}] ({img.filename})"
+    for k, img in enumerate(test_images):
+        where = f"{anno_path}: image {k} ({img.filename})"
         image_id = image_id_from_filename(img.filename, where)
         seen.add(image_id)
         col = test_col.get(img.filename)
-        if col is None:
+        if col is None and json_positives is not None:
+            positives = json_positives[img.filename]
+        elif col is None:
             log.bad(f"{j(ANNO)}: list_test has no entry for {img.filename}")
             positives = []
         else:
@@ -205,14 +256,13 @@ def read(data_dir: str, log: ProblemLog) -> dict:
                 positive_hois=positives))
     for image_id in det_by_image:
         if image_id not in seen:
-            log.bad(f"{j(TEST_DET)}: image {image_id} is not a test image of {j(ANNO_BBOX)}")
+            log.bad(f"{det_path}: image {image_id} is not a test image of {anno_path}")
 
     train_counts = np.zeros(NUM_LABELS, np.int64)
     for rows in gt_by_image.values():
         for r in rows:
             for h in r["labels"]:
                 train_counts[h] += 1
-    rare_counts = hico_mat.count_train_instances(anno)
     metadata = dict(
             dataset="hico",
             num_labels=NUM_LABELS,

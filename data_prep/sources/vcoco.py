@@ -6,6 +6,7 @@ Files, relative to ``data_dir``:
   over TIN's 29 V-COCO classes (``tin_jax.schema.classes.VCOCO_CLASSES``)
 - ``Trainval_Neg_VCOCO_with_pose.pkl`` dict like HICO-DET's (only boxes, class, score and pose are used)
 - ``Test_Faster_RCNN_R-50-PFN_2x_VCOCO_with_pose.pkl`` dict ``image_id -> detections`` like HICO-DET's
+  (or ``test_detections``, as for HICO-DET; COCO image ids)
 - ``v-coco/data/{vcoco/vcoco_test.json, instances_vcoco_all_2014.json, splits/vcoco_test.ids}`` (test ground truth)
 - ``v-coco/coco/images/{train2014,val2014}/COCO_{train,val}2014_%012d.jpg``
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from data_prep.sources import common
 from data_prep.sources.common import ProblemLog
-from data_prep.sources.hico import pair_set, parse_test_detections, parse_train_neg
+from data_prep.sources.hico import pair_set, parse_train_neg, read_test_detections
 from tin_jax.schema import classes
 from tin_jax.schema.records import Detections, ImageRecord, PairSet
 from tin_jax.io import vcoco_json
@@ -65,11 +66,13 @@ def _test_gt(image: "vcoco_json.VcocoImage") -> PairSet:
     return pair_set(rows)
 
 
-def read(data_dir: str, log: ProblemLog) -> dict:
+def read(data_dir: str, log: ProblemLog, *, test_detections: str | None = None,
+         test_detections_format: str | None = None, test_keypoints: str | None = None) -> dict:
     j = lambda p: os.path.join(data_dir, p)
     gt_by_image = parse_train_gt(load_pickle(j(TRAIN_GT)), j(TRAIN_GT), log)
     neg_by_image = parse_train_neg(load_pickle(j(TRAIN_NEG)), j(TRAIN_NEG), log, use_label=False)
-    det_by_image = parse_test_detections(load_pickle(j(TEST_DET)), j(TEST_DET), log)
+    det_path = test_detections or j(TEST_DET)
+    det_by_image = read_test_detections(det_path, test_detections_format, log, keypoints=test_keypoints)
     test_split = vcoco_json.read_vcoco(j(VCOCO_ROOT), "test")
 
     train = [ImageRecord(image_id=i, filename=os.path.basename(image_path(data_dir, "train2014", i)),
@@ -86,7 +89,7 @@ def read(data_dir: str, log: ProblemLog) -> dict:
                                 det=det_by_image.get(im.image_id, Detections.empty())))
     for image_id in det_by_image:
         if image_id not in seen:
-            log.bad(f"{j(TEST_DET)}: image {image_id} is not in {vcoco_json.ids_path(j(VCOCO_ROOT), 'test')}")
+            log.bad(f"{det_path}: image {image_id} is not in {vcoco_json.ids_path(j(VCOCO_ROOT), 'test')}")
 
     counts = np.zeros(NUM_LABELS, np.int64)
     person_counts = np.zeros(NUM_LABELS, np.int64)

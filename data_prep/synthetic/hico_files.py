@@ -67,7 +67,6 @@ def _image_labels(scenes_: list, num_images: int, rng: np.random.Generator) -> n
 
 def make_hico(out: str, rng: np.random.Generator, num_train: int, num_test: int,
               pose_missing_rate: float = 0.1) -> dict:
-    root = os.path.join(out, hico_src.ROOT)
     gt, neg, det = [], {}, {}
     train_annos, test_annos, train_scenes, test_scenes = [], [], [], []
     for split, count in (("train", num_train), ("test", num_test)):

@@ -6,6 +6,10 @@ One entry per image, alone or in a list (paths relative to the JSON file)::
      "humans":  [{"box": [x1, y1, x2, y2], "score": 0.98, "pose": [[x, y, conf], ...17]}],
      "objects": [{"box": [x1, y1, x2, y2], "score": 0.9, "class": "cup"}]}
 
+``class``: a COCO name, or an integer in a stated convention (``CATEGORY_IDS``: COCO's
+sparse 1..90 or TIN's contiguous 1..80). COCO results files (detectron2, mmdetection) are
+read by :func:`load_coco_detections`.
+
 Scoring is evaluate.py's, image by image. Detections are numbered humans first, then
 objects (list order); humans are also candidate objects, as in TIN. Pairs come from
 ``postprocess.select_pairs``, the forward pass from ``runner.run_items`` with
@@ -30,6 +34,7 @@ import numpy as np
 from tin_jax.inference import postprocess
 from tin_jax.schema import classes
 from tin_jax.schema.body import NUM_JOINTS
+from tin_jax.io import coco_results
 from tin_jax.io.errors import DataFormatError
 
 _ENTRY_KEYS = {"image": True, "humans": True, "objects": False}  # key -> required
@@ -47,7 +52,7 @@ class ImageDetections:
     num_humans: int
     boxes: np.ndarray  # (D, 4) float64, humans first, then objects
     scores: np.ndarray  # (D,)
-    class_ids: np.ndarray  # (D,) COCO 1..80, humans 1
+    class_ids: np.ndarray  # (D,) TIN's contiguous 1..80, humans 1
     poses: list  # D entries: (51,) keypoints or None (always None for objects)
 
     def ref(self, d: int) -> dict:
@@ -108,16 +113,28 @@ def _pose(value: Any, where: str) -> np.ndarray | None:
     return np.asarray(value, np.float64).reshape(3 * NUM_JOINTS)
 
 
-def _object_class(value: Any, where: str) -> int:
+CATEGORY_IDS = {"coco": "COCO's sparse ids 1..90, as detectron2 / mmdetection write",
+                "contiguous": "TIN's contiguous ids 1..80"}
+
+
+def _object_class(value: Any, where: str, category_ids: str | None = None) -> int:
+    """A COCO class name, or an integer in the ``category_ids`` convention (``CATEGORY_IDS``)."""
     if isinstance(value, str):
         try:
             return classes.coco_id(value)
         except KeyError:
             _fail(where, f"unknown object class {value!r} (a COCO name as in "
-                         "tin_jax/data/classes.py, e.g. 'dining table', or an index 1..80)")
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= classes.NUM_OBJECTS:
-        return value
-    _fail(where, f"should be a COCO class name or a 1-based COCO index 1..80, found {_short(value)}")
+                         "tin_jax/schema/classes.py, e.g. 'dining table')")
+    if not (isinstance(value, int) and not isinstance(value, bool)):
+        _fail(where, f"should be a COCO class name or an integer class id, found {_short(value)}")
+    if category_ids is None:
+        _fail(where, f"integer class {value} needs --category_ids: 'coco' ({CATEGORY_IDS['coco']}) "
+                     f"or 'contiguous' ({CATEGORY_IDS['contiguous']}); or give the class name")
+    table = (classes.COCO_ID_TO_CONTIGUOUS if category_ids == "coco"
+             else {c: c for c in range(1, classes.NUM_OBJECTS + 1)})
+    if value not in table:
+        _fail(where, f"{value} is not one of {CATEGORY_IDS[category_ids]}")
+    return table[value]
 
 
 def _read_image(path: str, where: str) -> tuple[bytes, int, int]:
@@ -142,7 +159,7 @@ def _check_keys(entry: Any, keys: dict[str, bool], where: str) -> None:
                                + [f"unknown key {k!r} (expected {sorted(keys)})" for k in unknown]))
 
 
-def _entry(entry: Any, where: str, base_dir: str) -> ImageDetections:
+def _entry(entry: Any, where: str, base_dir: str, category_ids: str | None) -> ImageDetections:
     if isinstance(entry, dict) and isinstance(entry.get("image"), str):
         where = f"{where} ({entry['image']})"
     _check_keys(entry, _ENTRY_KEYS, where)
@@ -164,15 +181,18 @@ def _entry(entry: Any, where: str, base_dir: str) -> ImageDetections:
                 classes_.append(1)
                 poses.append(_pose(det.get("pose"), f"{w}.pose"))
             else:
-                classes_.append(_object_class(det["class"], f"{w}.class"))
+                classes_.append(_object_class(det["class"], f"{w}.class", category_ids))
                 poses.append(None)
     return ImageDetections(image, encoded, height, width, len(entry["humans"]),
                            np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(scores, np.float64),
                            np.asarray(classes_, np.int64), poses)
 
 
-def load_detections(path: str) -> list[ImageDetections]:
-    """Every entry of one detections file, validated; DataFormatError naming file and entry."""
+def load_detections(path: str, category_ids: str | None = None) -> list[ImageDetections]:
+    """Every entry of one detections file, validated; DataFormatError naming file and entry.
+    ``category_ids``: how integer classes read (``CATEGORY_IDS``); None: names only."""
+    if category_ids is not None and category_ids not in CATEGORY_IDS:
+        raise ValueError(f"category_ids should be one of {sorted(CATEGORY_IDS)}, not {category_ids!r}")
     if not os.path.isfile(path):
         _fail(path, "detections file not found")
     try:
@@ -182,8 +202,40 @@ def load_detections(path: str) -> list[ImageDetections]:
         _fail(path, f"not valid JSON ({e})")
     base = os.path.dirname(os.path.abspath(path))
     if isinstance(data, list):
-        return [_entry(e, f"{path}: entry {k}", base) for k, e in enumerate(data)]
-    return [_entry(data, path, base)]
+        return [_entry(e, f"{path}: entry {k}", base, category_ids) for k, e in enumerate(data)]
+    return [_entry(data, path, base, category_ids)]
+
+
+def load_coco_detections(path: str, images_json: str, *, keypoints: str | None = None,
+                         image_dir: str | None = None,
+                         pose_iou: float = coco_results.DEFAULT_IOU) -> list[ImageDetections]:
+    """The images of a COCO results file (``tin_jax.io.coco_results``), in ``images_json``
+    order: persons are the humans, the other detections the objects (file order each).
+    Image files: ``file_name`` under ``image_dir`` (default: the folder of ``images_json``)."""
+    dets = coco_results.read_detections(path, keypoints, pose_iou)
+    images = coco_results.read_images(images_json)
+    unknown = sorted(set(dets) - set(images))
+    if unknown:
+        _fail(path, f"image_id {unknown[0]} is not in {images_json}")
+    base = image_dir or os.path.dirname(os.path.abspath(images_json))
+    out = []
+    for image_id, info in images.items():
+        d = dets.get(image_id)
+        if d is None:
+            continue
+        where = f"{path}: image {image_id} ({info['file_name']})"
+        image = os.path.normpath(os.path.join(base, info["file_name"]))
+        encoded, height, width = _read_image(image, where)
+        if (info.get("height", height), info.get("width", width)) != (height, width):
+            _fail(where, f"{images_json} gives {info['width']}x{info['height']}, the image is {width}x{height}")
+        order = np.concatenate([np.flatnonzero(d.is_human), np.flatnonzero(~d.is_human)])
+        boxes = [_box(d.boxes[k].tolist(), f"{where}: detection {k}.bbox", height, width) for k in order]
+        scores = [_score(float(d.scores[k]), f"{where}: detection {k}.score") for k in order]
+        poses = [d.poses[k].copy() if d.pose_valid[k] else None for k in order]
+        out.append(ImageDetections(image, encoded, height, width, int(d.is_human.sum()),
+                                   np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(scores, np.float64),
+                                   np.where(d.is_human, 1, d.classes)[order].astype(np.int64), poses))
+    return out
 
 
 def select_images(dets: list[ImageDetections], images: Sequence[str]) -> list[ImageDetections]:
@@ -323,13 +375,36 @@ def _png_names(dets: list[ImageDetections]) -> list[str]:
     return [f"{s}.png" if stems.count(s) == 1 else f"{s}_{k}.png" for k, s in enumerate(stems)]
 
 
+def read_inputs(detection_files: Sequence[str], *, detections_format: str = "tin",
+                category_ids: str | None = None, images_json: str | None = None,
+                keypoints: str | None = None, image_dir: str | None = None,
+                pose_iou: float = coco_results.DEFAULT_IOU) -> list[ImageDetections]:
+    """Every entry of ``detection_files``: ``tin`` (this module's JSON, ``category_ids`` for
+    integer classes) or ``coco`` (COCO results, with ``images_json`` and ``keypoints``)."""
+    if detections_format == "tin":
+        if keypoints or images_json:
+            raise ValueError("--keypoints and --images_json go with --detections_format=coco")
+        return [d for f in detection_files for d in load_detections(f, category_ids)]
+    if detections_format != "coco":
+        raise ValueError(f"detections_format should be 'tin' or 'coco', not {detections_format!r}")
+    if category_ids not in (None, "coco"):
+        raise ValueError("--detections_format=coco files hold COCO's sparse category ids "
+                         f"(--category_ids=coco), not {category_ids!r}")
+    if not images_json:
+        raise ValueError("--detections_format=coco needs --images_json (image ids -> file names)")
+    return [d for f in detection_files
+            for d in load_coco_detections(f, images_json, keypoints=keypoints, image_dir=image_dir,
+                                          pose_iou=pose_iou)]
+
+
 def predict(config, workdir: str, detection_files: Sequence[str], out_dir: str, *,
             images: Sequence[str] = (), top: int = 10, human_thresh: float | None = None,
-            object_thresh: float | None = None) -> str:
+            object_thresh: float | None = None, **formats) -> str:
     """Scores the images of ``detection_files`` (only ``images`` when given) with the
     workdir's checkpoint; writes one PNG per image and ``predictions.json`` to ``out_dir``
-    and returns the printed lines. Every input is checked before the model loads."""
-    dets = select_images([d for f in detection_files for d in load_detections(f)], images)
+    and returns the printed lines. ``formats``: :func:`read_inputs`' options. Every input
+    is checked before the model loads."""
+    dets = select_images(read_inputs(detection_files, **formats), images)
     e = config.eval
     from jax.sharding import NamedSharding, PartitionSpec as P  # pylint: disable=g-import-not-at-top
     from tin_jax.inference import runner, scoring  # pylint: disable=g-import-not-at-top  (jax)
