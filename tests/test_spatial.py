@@ -482,3 +482,27 @@ def test_split_augment_budget():
 def test_augment_box_rejects_invalid_box():
     with pytest.raises(ValueError):
         jitter.augment_box([10, 10, 5, 20], (100, 100), 3, np.random.default_rng(0))
+
+
+def test_float32_boxes_give_the_originals_patterns_at_half_pixel_ties():
+    """TIN computes a pattern in its boxes' precision: float32 for the pickles' detections
+    (which is what the records hold). On boxes of a half-pixel grid, where ties are common, the
+    float32 path equals the original's transcription on every case, while the same boxes in
+    float64 round some ties the other way (so the check can tell the two apart)."""
+    from tests.reference.tin_original import bbox_trans
+    rng = np.random.default_rng(0)
+    differ64 = 0
+    for grid in (0.5, 1.0):
+        for _ in range(1500):
+            boxes = []
+            for _ in range(2):
+                x1, y1 = rng.integers(0, 400, 2) * grid
+                w, h = rng.integers(1, 300, 2) * grid
+                boxes.append(np.array([x1, y1, x1 + w, y1 + h], np.float32))
+            want = bbox_trans(boxes[0], boxes[1], None)
+            got = spatial.pattern_boxes(*boxes)
+            np.testing.assert_array_equal(got[0], want[0], err_msg=str(boxes))
+            np.testing.assert_array_equal(got[1], want[1], err_msg=str(boxes))
+            got64 = spatial.pattern_boxes(*(b.astype(np.float64) for b in boxes))
+            differ64 += not (np.array_equal(got64[0], want[0]) and np.array_equal(got64[1], want[1]))
+    assert differ64 > 0

@@ -83,7 +83,11 @@ def py2_round(x: np.ndarray) -> np.ndarray:
 
 
 def _as_boxes(boxes, name: str) -> np.ndarray:
-    arr = np.asarray(boxes, dtype=np.float64)
+    """float32 boxes stay float32 (the original computes a pattern in the precision of its
+    boxes: float32 for the pickles' detections, where .5 ties round differently than in
+    float64); anything else becomes float64."""
+    arr = np.asarray(boxes)
+    arr = arr if arr.dtype == np.float32 else arr.astype(np.float64)
     if arr.ndim != 2 or arr.shape[1] != 4:
         raise ValueError(f"{name} must have shape (N, 4), got {arr.shape}")
     if not np.all(np.isfinite(arr)):
@@ -156,11 +160,16 @@ def pattern_boxes(human_boxes, object_boxes, size: int = 64):
     os_[:, 3] = np.where(human_wins, os_[:, 3], s - 1)
 
     shift = s / 2 - (minor_max + 1) / 2
+    # The original adds the shift as a list ([shift, 0, shift, 0]): in float64. Its tall branch
+    # adds in place (the sum goes back to the boxes' dtype), its wide branch rebinds (float64
+    # stays): for float32 boxes the two round .5 ties differently, so both are kept.
+    shifted = []
     for b in (hs, os_):
-        b[:, 0] = b[:, 0] + shift
-        b[:, 2] = b[:, 2] + shift
-        b[:, 1] = b[:, 1] + 0
-        b[:, 3] = b[:, 3] + 0
+        out = b.astype(np.float64)
+        out[:, [0, 2]] += shift.astype(np.float64)[:, None]
+        out = np.where(tall[:, None], out.astype(b.dtype).astype(np.float64), out)
+        shifted.append(out)
+    hs, os_ = shifted
 
     H = np.round(from_minor_major(hs))
     O = np.round(from_minor_major(os_))

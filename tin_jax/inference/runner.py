@@ -224,8 +224,8 @@ def run_items(model_fn: Callable[..., dict], items: Sequence[PairItem], *, mesh,
             else:
                 hb[k, :m] = human * scale
                 ob[k, :m] = obj * scale
-            pat[k, :m] = spatial.interaction_patterns(np.asarray(human, np.float64),
-                                                      np.asarray(obj, np.float64), poses)
+            # in the boxes' own precision: the records' (and TIN's pickles') float32
+            pat[k, :m] = spatial.interaction_patterns(human, obj, poses)
             pb[k, :m] = scale * parts.part_boxes_of(human, poses)
         put = lambda x: jax.make_array_from_process_local_data(data_sh, x)
         image = encoding.normalize_image(put(img), put(hw), xp=jax.numpy)
