@@ -131,8 +131,16 @@ def test_an_emptied_model_spec_and_a_lone_damaged_checkpoint_are_one_line(hico_d
 
 @pytest.mark.xdist_group("reference_run")
 def test_the_wrong_dataset_or_config_for_a_workdir_is_one_line(hico_dir, vcoco_dir, raw_dir, reference_run):
-    # a V-COCO data dir for a HICO-DET run: training and evaluation both say so
+    # a V-COCO data dir with the HICO-DET config: the config's dataset says so, before anything
     proc = _run(_cmd(vcoco_dir, reference_run, "--config.total_steps=20"), check=False)
+    assert proc.returncode == 3
+    line = _error_line(proc)
+    assert line == (f"error: {vcoco_dir}: a vcoco dataset, but the config is for hico (config.dataset): use a "
+                    "vcoco config (e.g. configs/tin_vcoco.py) or the hico data"), line
+    # a V-COCO config and data for a HICO-DET workdir: its checkpoint's model says so
+    vcoco_cmd = [a if a != "configs/tin_hico.py:runlocal" else "configs/tin_vcoco.py:runlocal"
+                 for a in _cmd(vcoco_dir, reference_run, "--config.total_steps=20")]
+    proc = _run(vcoco_cmd, check=False)
     assert proc.returncode == 3
     line = _error_line(proc)
     assert line == (f"error: {vcoco_dir}: a vcoco dataset (29 classes), but the model in {reference_run} "
@@ -141,7 +149,11 @@ def test_the_wrong_dataset_or_config_for_a_workdir_is_one_line(hico_dir, vcoco_d
                 "--workdir", str(reference_run), f"--config.eval.anno_dir={raw_dir}/hico_20160224_det",
                 "--config.model.width=4", "--config.model.fc_dim=32", "--config.data.max_long_side=96"]
     proc = _run(evaluate + [f"--config.data.dir={vcoco_dir}"], check=False)
-    assert proc.returncode == 2 and "a vcoco dataset (29 classes), but the model in" in _error_line(proc)
+    assert proc.returncode == 2 and "a vcoco dataset, but the config is for hico" in _error_line(proc)
+    proc = _run([a if a != "configs/tin_hico.py:runlocal" else "configs/tin_vcoco.py:runlocal" for a in evaluate]
+                + [f"--config.data.dir={vcoco_dir}", f"--config.eval.vcoco_root={raw_dir}/v-coco"], check=False)
+    assert proc.returncode == 2
+    assert "a vcoco dataset (29 classes), but the model in" in _error_line(proc), proc.stderr[-2000:]
     # a --config that describes another network: the differing fields, in one line
     proc = _run([*evaluate[:-3], "--config.model.width=8", "--config.model.fc_dim=32",
                  f"--config.data.dir={hico_dir}"], check=False)
