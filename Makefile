@@ -18,11 +18,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 data: venv
-	$(PY) -m data_prep.make_synthetic --out $(OUT)/raw --seed $(SEED)
+	$(PY) -m data_prep.make_synthetic --out_dir $(OUT)/raw --seed $(SEED)
 
 convert: data
-	$(PY) -m data_prep.convert --dataset hico --data_dir $(OUT)/raw --out_dir $(OUT)/hico --images_per_shard 32 --no_progress --overwrite
-	$(PY) -m data_prep.convert --dataset vcoco --data_dir $(OUT)/raw --out_dir $(OUT)/vcoco --images_per_shard 32 --no_progress --overwrite
+	$(PY) -m data_prep.convert --dataset hico --data_dir $(OUT)/raw --out_dir $(OUT)/hico --images_per_shard 32 --noprogress --overwrite
+	$(PY) -m data_prep.convert --dataset vcoco --data_dir $(OUT)/raw --out_dir $(OUT)/vcoco --images_per_shard 32 --noprogress --overwrite
 
 DEMO_FLAGS = --config configs/demo.py --workdir $(OUT)/train --config.data.dir=$(OUT)/hico \
              --config.eval.anno_dir=$(OUT)/raw/hico_20160224_det

@@ -43,8 +43,10 @@ def main(argv):
         absl_logging.set_verbosity(absl_logging.WARNING)
     try:
         result = trainer.train(FLAGS.config, FLAGS.workdir, progress=FLAGS.progress)
-    except (trainer.TrainingError, FileNotFoundError, ValueError) as e:
+    except trainer.TrainingError as e:  # the run cannot go on (non-finite loss, a bad init source)
         cli.fail(e, 3)
+    except (FileNotFoundError, ValueError) as e:  # bad input: 2, as every command
+        cli.fail(e, 2)
     if jax.process_index() != 0:
         return
     if result.stopped_by:

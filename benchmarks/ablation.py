@@ -64,7 +64,7 @@ def ensure_data(data: str) -> tuple[str, str]:
     """(converted HICO dir, annotation dir) of the demo's synthetic data, made if missing."""
     raw, hico = os.path.join(data, "raw"), os.path.join(data, "hico")
     if not os.path.exists(os.path.join(hico, "manifest.json")):
-        _run("-m", "data_prep.make_synthetic", "--out", raw, "--seed", "0", "--dataset", "hico")
+        _run("-m", "data_prep.make_synthetic", "--out_dir", raw, "--seed", "0", "--dataset", "hico")
         _run("-m", "data_prep.convert", "--dataset", "hico", "--data_dir", raw, "--out_dir", hico,
              "--images_per_shard", "32", "--no_progress", "--overwrite")
     return hico, os.path.join(raw, "hico_20160224_det")
@@ -225,7 +225,7 @@ def plot(data: list[dict], path: str) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--out", default="out/ablation")
+    p.add_argument("--out_dir", "--out", dest="out", default="out/ablation")
     p.add_argument("--data", default="out/demo", help="holds raw/ and hico/ (made if missing)")
     p.add_argument("--steps", type=int, default=300, help="training steps of every variant")
     args = p.parse_args(argv)

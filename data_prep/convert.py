@@ -332,7 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--num_workers", type=int, default=None)
     p.add_argument("--images_per_shard", type=int, default=256)
     p.add_argument("--overwrite", action="store_true")
-    p.add_argument("--no_progress", action="store_true")
+    p.add_argument("--noprogress", "--no_progress", dest="no_progress", action="store_true",
+                   help="no progress bar")
     p.add_argument("--test_detections", default=None,
                    help="the test split's detections from this file instead of TIN's test pickle: "
                         "TIN's pickle layout or a COCO results json (detectron2, mmdetection)")

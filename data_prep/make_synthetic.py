@@ -1,6 +1,6 @@
 r"""Writes the embedded synthetic dataset in the ORIGINAL raw formats.
 
-    python -m data_prep.make_synthetic --out Data --seed 0
+    python -m data_prep.make_synthetic --out_dir Data --seed 0
 
 The output is laid out like TIN's ``Data/`` folder (``script/download_dataset.sh``),
 so the converter reads it through exactly the code path of the real files:
@@ -31,7 +31,7 @@ from data_prep.synthetic import hico_files, vcoco_files
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", required=True, help="output Data/ directory")
+    p.add_argument("--out_dir", "--out", dest="out", required=True, help="output Data/ directory")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dataset", choices=["hico", "vcoco", "both"], default="both")
     p.add_argument("--hico_train", type=int, default=600)

@@ -33,7 +33,7 @@ def run_module(*args: str, check: bool = True, timeout: float = 600) -> subproce
 def raw_dir(tmp_path_factory) -> str:
     """A small synthetic Data/ folder in the original formats (HICO and V-COCO)."""
     out = str(tmp_path_factory.mktemp("raw"))
-    run_module("data_prep.make_synthetic", "--out", out, "--seed", "3",
+    run_module("data_prep.make_synthetic", "--out_dir", out, "--seed", "3",
                "--hico_train", "40", "--hico_test", "16", "--vcoco_train", "24", "--vcoco_test", "12")
     return out
 
@@ -41,7 +41,7 @@ def raw_dir(tmp_path_factory) -> str:
 def _convert(dataset: str, raw_dir: str, tmp_path_factory) -> str:
     out = str(tmp_path_factory.mktemp(dataset))
     run_module("data_prep.convert", "--dataset", dataset, "--data_dir", raw_dir, "--out_dir", out,
-               "--images_per_shard", "8", "--num_workers", "2", "--no_progress")
+               "--images_per_shard", "8", "--num_workers", "2", "--noprogress")
     return out
 
 

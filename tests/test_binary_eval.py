@@ -326,7 +326,7 @@ def test_command_line(tmp_path, capsys):
     with open(tmp_path / "p.pkl", "wb") as f:
         pickle.dump(_hand_pairs([(0.9, 0.1), (0.8, 0.3), (0.7, 0.05), (0.2, 0.9)]), f, protocol=2)
     argv = ["--anno_bbox", str(tmp_path / "a.mat"), "--detections", str(tmp_path / "p.pkl")]
-    assert binary.main(argv + ["--json", str(tmp_path / "r.json")]) == 0
+    assert binary.main(argv + ["--out_json", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out
     assert "binary_mAP" in out and "Binary mAP" in out
     r = json.loads((tmp_path / "r.json").read_text())

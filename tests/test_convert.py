@@ -123,7 +123,7 @@ def test_manifest_counts_and_checksums(raw_dir, hico_dir):
 def test_conversion_is_deterministic(raw_dir, hico_dir, tmp_path):
     out = str(tmp_path / "again")
     run_module("data_prep.convert", "--dataset", "hico", "--data_dir", raw_dir, "--out_dir", out,
-               "--images_per_shard", "8", "--num_workers", "1", "--no_progress")
+               "--images_per_shard", "8", "--num_workers", "1", "--noprogress")
     assert _tree_bytes(out) == _tree_bytes(hico_dir)
 
 
@@ -131,7 +131,7 @@ def test_conversion_is_deterministic(raw_dir, hico_dir, tmp_path):
 def test_kill_and_resume_gives_identical_output(raw_dir, hico_dir, tmp_path, workers):
     out = str(tmp_path / "killed")
     args = ["data_prep.convert", "--dataset", "hico", "--data_dir", raw_dir, "--out_dir", out,
-            "--images_per_shard", "8", "--num_workers", workers, "--no_progress"]
+            "--images_per_shard", "8", "--num_workers", workers, "--noprogress"]
     env = dict(os.environ, TIN_JAX_CONVERT_KILL_AT="2:3")  # SIGKILL inside the third shard
     proc = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True)
     assert proc.returncode == -signal.SIGKILL
@@ -148,15 +148,15 @@ def test_kill_and_resume_gives_identical_output(raw_dir, hico_dir, tmp_path, wor
 def test_refuses_to_mix_different_inputs(raw_copy, tmp_path):
     out = str(tmp_path / "o")
     run_module("data_prep.convert", "--dataset", "hico", "--data_dir", raw_copy, "--out_dir", out,
-               "--num_workers", "1", "--no_progress")
+               "--num_workers", "1", "--noprogress")
     gt_path = os.path.join(raw_copy, HICO_GT)
     gt = _load_py2(gt_path)
     _dump(gt[:-1], gt_path)
     proc = run_module("data_prep.convert", "--dataset", "hico", "--data_dir", raw_copy, "--out_dir",
-                      out, "--num_workers", "1", "--no_progress", check=False)
+                      out, "--num_workers", "1", "--noprogress", check=False)
     assert proc.returncode == 2 and "--overwrite" in proc.stderr
     run_module("data_prep.convert", "--dataset", "hico", "--data_dir", raw_copy, "--out_dir", out,
-               "--num_workers", "1", "--no_progress", "--overwrite")
+               "--num_workers", "1", "--noprogress", "--overwrite")
 
 
 def _dump(obj, path):
@@ -255,7 +255,7 @@ def test_bad_input_clear_error_nothing_written(case, raw_copy, tmp_path):
     fname, record = BAD_CASES[case](raw_copy)
     out = str(tmp_path / "out")
     proc = run_module("data_prep.convert", "--dataset", "hico", "--data_dir", raw_copy,
-                      "--out_dir", out, "--num_workers", "1", "--no_progress", check=False)
+                      "--out_dir", out, "--num_workers", "1", "--noprogress", check=False)
     assert proc.returncode == 2, proc.stderr
     err = proc.stderr.strip().splitlines()[-1]
     assert err.startswith("error: ") and fname in err and record in err, proc.stderr
@@ -272,7 +272,7 @@ def test_skip_bad_counts_in_manifest(case, raw_copy, tmp_path):
     BAD_CASES[case](raw_copy)
     out = str(tmp_path / "out")
     run_module("data_prep.convert", "--dataset", "hico", "--data_dir", raw_copy, "--out_dir", out,
-               "--num_workers", "1", "--no_progress", "--skip_bad")
+               "--num_workers", "1", "--noprogress", "--skip_bad")
     manifest = json.load(open(os.path.join(out, "manifest.json")))
     assert manifest["skipped"]["count"] == 1, manifest["skipped"]
 
@@ -281,7 +281,7 @@ def test_vcoco_conversion_matches_raw_files(raw_dir, tmp_path):
     from tin_jax.schema import classes
     out = str(tmp_path / "vcoco")
     proc = run_module("data_prep.convert", "--dataset", "vcoco", "--data_dir", raw_dir, "--out_dir",
-                      out, "--images_per_shard", "8", "--no_progress")
+                      out, "--images_per_shard", "8", "--noprogress")
     assert "dataset vcoco: 29 classes" in proc.stdout
     gt = _load_py2(os.path.join(raw_dir, "Trainval_GT_VCOCO_with_pose.pkl"))
     det = _load_py2(os.path.join(raw_dir, "Test_Faster_RCNN_R-50-PFN_2x_VCOCO_with_pose.pkl"))
@@ -363,7 +363,7 @@ def _assert_same_test_detections(out, reference):
 
 def _convert_with(raw_dir, out, dataset, *extra):
     run_module("data_prep.convert", "--dataset", dataset, "--data_dir", raw_dir, "--out_dir", out,
-               "--images_per_shard", "8", "--num_workers", "2", "--no_progress", *extra)
+               "--images_per_shard", "8", "--num_workers", "2", "--noprogress", *extra)
     return json.load(open(os.path.join(out, "manifest.json")))
 
 
@@ -394,7 +394,7 @@ def test_bad_test_detections_one_line(raw_dir, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"image_id": 1, "category_id": 12, "bbox": [0, 0, 1, 1], "score": 0.5}]))
     proc = run_module("data_prep.convert", "--dataset", "hico", "--data_dir", raw_dir, "--out_dir",
-                      str(tmp_path / "o"), "--test_detections", str(bad), "--no_progress", check=False)
+                      str(tmp_path / "o"), "--test_detections", str(bad), "--noprogress", check=False)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {bad}: entry 0 (image 1): unknown COCO category_id 12")
 

@@ -119,12 +119,12 @@ def test_an_emptied_model_spec_and_a_lone_damaged_checkpoint_are_one_line(hico_d
     spec = os.path.join(str(run), "checkpoints", "16", "model", "metadata")
     open(spec, "w").close()
     proc = _run(_cmd(hico_dir, run, "--config.total_steps=20"), check=False)
-    assert proc.returncode == 3
+    assert proc.returncode == 2
     assert _error_line(proc).startswith(f"error: {run}/checkpoints/16/model: unreadable"), proc.stderr[-2000:]
     shutil.copy(os.path.join(str(reference_run), "checkpoints", "16", "model", "metadata"), spec)
     _damage(run, 16, "truncated_array_file")  # nothing earlier to fall back to: said, nothing moved
     proc = _run(_cmd(hico_dir, run, "--config.total_steps=20"), check=False)
-    assert proc.returncode == 3
+    assert proc.returncode == 2
     assert _error_line(proc).startswith(f"error: {run}/checkpoints/16: unreadable checkpoint"), proc.stderr[-2000:]
     assert os.path.isdir(os.path.join(str(run), "checkpoints", "16"))
 
@@ -133,7 +133,7 @@ def test_an_emptied_model_spec_and_a_lone_damaged_checkpoint_are_one_line(hico_d
 def test_the_wrong_dataset_or_config_for_a_workdir_is_one_line(hico_dir, vcoco_dir, raw_dir, reference_run):
     # a V-COCO data dir with the HICO-DET config: the config's dataset says so, before anything
     proc = _run(_cmd(vcoco_dir, reference_run, "--config.total_steps=20"), check=False)
-    assert proc.returncode == 3
+    assert proc.returncode == 2
     line = _error_line(proc)
     assert line == (f"error: {vcoco_dir}: a vcoco dataset, but the config is for hico (config.dataset): use a "
                     "vcoco config (e.g. configs/tin_vcoco.py) or the hico data"), line
@@ -141,7 +141,7 @@ def test_the_wrong_dataset_or_config_for_a_workdir_is_one_line(hico_dir, vcoco_d
     vcoco_cmd = [a if a != "configs/tin_hico.py:runlocal" else "configs/tin_vcoco.py:runlocal"
                  for a in _cmd(vcoco_dir, reference_run, "--config.total_steps=20")]
     proc = _run(vcoco_cmd, check=False)
-    assert proc.returncode == 3
+    assert proc.returncode == 2
     line = _error_line(proc)
     assert line == (f"error: {vcoco_dir}: a vcoco dataset (29 classes), but the model in {reference_run} "
                     "was trained on hico (600 classes): give the matching --config.data.dir (and config)"), line
@@ -211,7 +211,7 @@ def test_a_second_uncoordinated_run_on_a_workdir_is_refused_and_a_dead_ones_lock
             time.sleep(0.2)
         assert first.poll() is None, "the first run ended early"
         proc = _run(_cmd(hico_dir, work, "--config.total_steps=2"), check=False)
-        assert proc.returncode == 3
+        assert proc.returncode == 2
         line = _error_line(proc)
         assert line.startswith(f"error: {work}: another train.py writes this workdir (pid {first.pid} on "), line
     finally:

@@ -633,7 +633,7 @@ def test_result_outputs(tmp_path, capsys):
     anno_dir, det_dir, gt, dets = write_world(tmp_path, 4)
     out_json, out_csv = tmp_path / "r.json", tmp_path / "r.csv"
     assert hd.main(["--anno_dir", str(anno_dir), "--detections", str(det_dir), "--out_json", str(out_json),
-                    "--out_csv", str(out_csv), "--no_ko_check"]) == 0
+                    "--out_csv", str(out_csv), "--noko_check"]) == 0
     table = capsys.readouterr().out
     res = hd.evaluate(gt, dets)
     assert table.strip() == res.format_table().strip()

@@ -186,7 +186,7 @@ def test_vcoco_pipeline_labels(raw_dir, tmp_path):
     from tests.conftest import run_module
     out = str(tmp_path / "vcoco")
     run_module("data_prep.convert", "--dataset", "vcoco", "--data_dir", raw_dir, "--out_dir", out,
-               "--no_progress")
+               "--noprogress")
     gt = _load_py2(os.path.join(raw_dir, "Trainval_GT_VCOCO_with_pose.pkl"))
     by_image = {}
     for e in gt:

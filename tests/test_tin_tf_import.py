@@ -329,11 +329,11 @@ def tiny_hico(tmp_path_factory):
     """(raw, converted) synthetic HICO-DET of 2 train and 3 test images: the full-width
     model's forward pass costs ~1 s per image on CPU."""
     raw = str(tmp_path_factory.mktemp("tiny_raw"))
-    run_module("data_prep.make_synthetic", "--out", raw, "--seed", "3", "--dataset", "hico",
+    run_module("data_prep.make_synthetic", "--out_dir", raw, "--seed", "3", "--dataset", "hico",
                "--hico_train", "2", "--hico_test", "3")
     out = str(tmp_path_factory.mktemp("tiny_hico"))
     run_module("data_prep.convert", "--dataset", "hico", "--data_dir", raw, "--out_dir", out,
-               "--num_workers", "1", "--no_progress")
+               "--num_workers", "1", "--noprogress")
     return raw, out
 
 
@@ -380,7 +380,7 @@ def test_evaluate_takes_a_tin_checkpoint_directly(reference, tiny_hico, tmp_path
 
 def test_evaluate_and_train_reject_a_source_that_does_not_fit(reference, tiny_hico, tmp_path):
     """One line naming the file: a TIN checkpoint of another layout, a backbone-only source for
-    evaluation (train.py: TrainingError; evaluate.py: ``error: ...``, exit 2)."""
+    evaluation (both: InitFromError, on the command line ``error: ...``, exit 2)."""
     from tin_jax.inference import evaluator
     from tin_jax.training import trainer
     from tin_jax.checkpoints.init_from import InitFromError
@@ -393,7 +393,7 @@ def test_evaluate_and_train_reject_a_source_that_does_not_fit(reference, tiny_hi
                                                 "not match this config's model (hico, 600 classes, width 4")
     assert "shape mismatch" in msg
     tiny.total_steps = 0
-    with pytest.raises(trainer.TrainingError, match="does not match this config's model"):
+    with pytest.raises(InitFromError, match="does not match this config's model"):
         trainer.train(tiny, str(tmp_path / "b"), progress=False)
 
     full = _eval_config(tiny_hico)

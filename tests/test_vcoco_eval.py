@@ -419,7 +419,7 @@ def test_command_line(tmp_path, capsys):
     _hand_dataset(str(tmp_path))
     pkl = _dump(tmp_path / "d.pkl", HAND_DETS)
     out_json = tmp_path / "r.json"
-    assert vcoco.main(["--vcoco_root", str(tmp_path), "--detections", pkl, "--json", str(out_json)]) == 0
+    assert vcoco.main(["--vcoco_root", str(tmp_path), "--detections", pkl, "--out_json", str(out_json)]) == 0
     assert "Average Agent AP = 75.00" in capsys.readouterr().out
     assert json.loads(out_json.read_text())["scenario_2"]["mean"] == pytest.approx(0.5)
     assert vcoco.main(["--vcoco_root", str(tmp_path), "--detections", str(tmp_path / "none.pkl")]) == 2

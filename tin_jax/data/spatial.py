@@ -95,6 +95,18 @@ def _as_boxes(boxes, name: str) -> np.ndarray:
     return arr
 
 
+def _centre_minor_axis(b: np.ndarray, shift: np.ndarray, tall: np.ndarray) -> np.ndarray:
+    """``b`` (minor, major layout) shifted along the minor axis, in float64.
+
+    The original adds the shift as a list (``[shift, 0, shift, 0]``): in float64. Its tall
+    branch adds in place (the sum goes back to the boxes' dtype), its wide branch rebinds
+    (float64 stays): for float32 boxes the two round .5 ties differently, so both are kept.
+    """
+    out = b.astype(np.float64)
+    out[:, [0, 2]] += shift.astype(np.float64)[:, None]
+    return np.where(tall[:, None], out.astype(b.dtype).astype(np.float64), out)
+
+
 def pattern_boxes(human_boxes, object_boxes, size: int = 64):
     """Human / object boxes in pattern coordinates (original ``bbox_trans``), vectorised.
 
@@ -160,16 +172,7 @@ def pattern_boxes(human_boxes, object_boxes, size: int = 64):
     os_[:, 3] = np.where(human_wins, os_[:, 3], s - 1)
 
     shift = s / 2 - (minor_max + 1) / 2
-    # The original adds the shift as a list ([shift, 0, shift, 0]): in float64. Its tall branch
-    # adds in place (the sum goes back to the boxes' dtype), its wide branch rebinds (float64
-    # stays): for float32 boxes the two round .5 ties differently, so both are kept.
-    shifted = []
-    for b in (hs, os_):
-        out = b.astype(np.float64)
-        out[:, [0, 2]] += shift.astype(np.float64)[:, None]
-        out = np.where(tall[:, None], out.astype(b.dtype).astype(np.float64), out)
-        shifted.append(out)
-    hs, os_ = shifted
+    hs, os_ = (_centre_minor_axis(b, shift, tall) for b in (hs, os_))
 
     H = np.round(from_minor_major(hs))
     O = np.round(from_minor_major(os_))

@@ -428,7 +428,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="master: search every HOI of the image, not only the first (the script's behaviour)")
     p.add_argument("--exclude_no_interaction", action="store_true",
                    help="tpami: drop GT pairs annotated only with no_interaction HOIs")
-    p.add_argument("--json", default=None, help="also write the results as JSON to this file")
+    p.add_argument("--out_json", "--json", dest="json", default=None, help="also write the results as JSON to this file")
     return p.parse_args(argv)
 
 

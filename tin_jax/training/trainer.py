@@ -85,17 +85,14 @@ def checkpoint_manager(workdir: str, config) -> ocp.CheckpointManager:
 
 
 def check_same_model(source: str, spec: model_spec.ModelSpec, config, metadata: dict) -> None:
-    """Raises TrainingError when the checkpoint in ``source`` holds another model than
+    """Raises SpecMismatchError when the checkpoint in ``source`` holds another model than
     ``config`` builds on ``config.data.dir`` (checkpoints written before they carried
     their model spec are taken as they are)."""
     saved = store.read_spec(source)
     if saved is None:
         return
-    try:
-        model_spec.check_dataset(saved, metadata, config.data.dir, source)
-        model_spec.check_config(config, saved, source)
-    except model_spec.SpecMismatchError as e:
-        raise TrainingError(str(e)) from None
+    model_spec.check_dataset(saved, metadata, config.data.dir, source)
+    model_spec.check_config(config, saved, source)
 
 
 def periodic_evaluation(config, workdir: str, info: ip.DatasetInfo, parts, mesh, log: "MetricLog"):
@@ -166,13 +163,13 @@ class TransferMix:
     def from_config(cls, config) -> "TransferMix":
         t = config.get("transfer")
         if t is not None and t.get("enabled") and not t.data_dirs:
-            raise TrainingError("config.transfer.data_dirs is not set: a transfer config trains D on "
+            raise ValueError("config.transfer.data_dirs is not set: a transfer config trains D on "
                                 "other converted datasets too; give --config.transfer.data_dirs="
                                 "\"('<converted dataset>',)\"")
         if t is None or not t.data_dirs:
             return cls()
         if t.every < 2:
-            raise TrainingError(f"config.transfer.every={t.every}: must be >= 2 (every k-th step "
+            raise ValueError(f"config.transfer.every={t.every}: must be >= 2 (every k-th step "
                                 "is a transfer step)")
         return cls(tuple(t.data_dirs), int(t.every))
 
@@ -258,10 +255,7 @@ def _initial_state(config, workdir: str, run: _Run, mngr, state: dict, pcfg: ip.
         logging.warning("resumed from %s at step %d", config.resume, int(state["step"]))
     elif config.init_from:
         weights = state_model.abstract(dict(params=state["params"], stats=state["stats"]), run.repl)
-        try:
-            p, s = init_from.load_initial_weights(config, run.parts, state["params"], state["stats"], weights)
-        except init_from.InitFromError as e:
-            raise TrainingError(str(e)) from None
+        p, s = init_from.load_initial_weights(config, run.parts, state["params"], state["stats"], weights)
         state = dict(state, params=jax.device_put(p, run.repl), stats=jax.device_put(s, run.repl))
         logging.warning("initialised from %s", config.init_from)
     elif config.model.calibrate_bn_images:

@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out_json", help="write the summary and per-class results as JSON")
     p.add_argument("--out_csv", help="write per-class AP / recall as CSV")
     p.add_argument("--style", choices=("console", "markdown", "matlab"), default="console")
-    p.add_argument("--no_ko_check", action="store_true",
+    p.add_argument("--noko_check", "--no_ko_check", dest="no_ko_check", action="store_true",
                    help="skip eval_one.m's assertion that no GT lies on images the Known Object setting drops")
     return p
 

@@ -20,7 +20,7 @@ Where the original crashes, this package picks a documented answer instead:
 - a detection on an image without any valid GT person (``argmax`` of an empty array there) is a FP;
 - a role object that is not a valid annotation (an ``assert`` there) counts as "no role object".
 
-Command line: ``python -m tin_jax.evaluation.vcoco --vcoco_root DIR --detections dets.pkl [--json F]``.
+Command line: ``python -m tin_jax.evaluation.vcoco --vcoco_root DIR --detections dets.pkl [--out_json F]``.
 """
 
 from tin_jax.evaluation.vcoco.cli import main

@@ -1,4 +1,4 @@
-"""V-COCO command line: ``python -m tin_jax.evaluation.vcoco --vcoco_root DIR --detections dets.pkl [--json F]``."""
+"""V-COCO command line: ``python -m tin_jax.evaluation.vcoco --vcoco_root DIR --detections dets.pkl [--out_json F]``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--detections", required=True, help="vsrl detection pickle (list of per-person dicts)")
     p.add_argument("--split", default="test", help="V-COCO split (default: test)")
     p.add_argument("--ovr_thresh", type=float, default=0.5, help="IoU threshold (default: 0.5)")
-    p.add_argument("--json", default=None, help="also write the result as JSON to this file")
+    p.add_argument("--out_json", "--json", dest="json", default=None, help="also write the result as JSON to this file")
     return p.parse_args(argv)
 
 
