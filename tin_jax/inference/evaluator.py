@@ -22,14 +22,16 @@ from tin_jax.inference import postprocess, runner, scoring
 from tin_jax.state import model as state_model, spec as model_spec
 
 
-def run_inference(config, parts, params, stats, mesh, num_classes: int) -> list[dict]:
+def run_inference(config, parts, params, stats, mesh, num_classes: int, *,
+                  progress: bool = False) -> list[dict]:
     """Every test image's candidate pairs and their scores (evaluate.py's forward pass)."""
     e = config.eval
     fn = scoring.scoring_fn(config, parts, params, stats, mesh)
     return runner.run(
         fn, config.data.dir, mesh=mesh,
         human_thresh=e.human_thresh, object_thresh=e.object_thresh, fallback=e.fallback,
-        **scoring.inference_options(config), empty=dict(hoi_scores=(num_classes,), binary=(2,), human_scores=(num_classes,)))
+        **scoring.inference_options(config), progress=progress,
+        empty=dict(hoi_scores=(num_classes,), binary=(2,), human_scores=(num_classes,)))
 
 
 def _score_test_split(config, workdir: str, dataset: str) -> tuple[ip.DatasetInfo, int | str, list[dict]]:
@@ -41,7 +43,7 @@ def _score_test_split(config, workdir: str, dataset: str) -> tuple[ip.DatasetInf
     loaded = scoring.load_model(config, workdir, NamedSharding(mesh, P()))
     model_spec.check_dataset(loaded.spec, info.metadata, config.data.dir, workdir)
     return info, loaded.step, run_inference(config, loaded.parts, loaded.params, loaded.stats, mesh,
-                                            info.num_labels)
+                                            info.num_labels, progress=True)
 
 
 class Report(NamedTuple):

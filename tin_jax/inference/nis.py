@@ -170,7 +170,7 @@ def rescore(config, workdir: str, det_dir: str, out_dir: str, *, anno_dir: str |
     step = loaded.step
     results = runner.run_items(
         scoring.scoring_fn(config, loaded.parts, loaded.params, loaded.stats, mesh), items, mesh=mesh,
-        **scoring.inference_options(config))
+        progress=True, **scoring.inference_options(config))
     binary = np.zeros((len(pairs.image), 2), np.float32)
     for r in results:
         binary[r["pairs"]] = r["binary"]

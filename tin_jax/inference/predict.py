@@ -418,7 +418,7 @@ def predict(config, workdir: str, detection_files: Sequence[str], out_dir: str, 
                        e.object_thresh if object_thresh is None else object_thresh, e.fallback)
              for d in dets]
     results = runner.run_items(scoring.scoring_fn(config, loaded.parts, loaded.params, loaded.stats, mesh),
-                               items, mesh=mesh, **scoring.inference_options(config))
+                               items, mesh=mesh, progress=True, **scoring.inference_options(config))
     dataset = loaded.spec.model.dataset
     nis = scoring.uses_nis(config, loaded.spec)
     os.makedirs(out_dir, exist_ok=True)

@@ -173,8 +173,9 @@ def _slots(items: Sequence[PairItem], pairs_per_slot: int,
 def run_items(model_fn: Callable[..., dict], items: Sequence[PairItem], *, mesh,
               pairs_per_slot: int = 32, boxes_per_slot: int = 0, slots_per_device: int = 1,
               buckets=encoding.DEFAULT_BUCKETS,
-              max_long_side: int | None = None) -> list[dict[str, np.ndarray]]:
-    """Per item, the concatenated per-pair outputs of ``model_fn``.
+              max_long_side: int | None = None, progress: bool = False) -> list[dict[str, np.ndarray]]:
+    """Per item, the concatenated per-pair outputs of ``model_fn`` (``progress``: a bar on
+    stderr, process 0 only).
 
     ``model_fn(image, image_hw, human_boxes, object_boxes, patterns, part_boxes, human_index,
     object_index)`` returns a dict of (B, P, ...) arrays; the batch of slots is sharded over
@@ -192,7 +193,7 @@ def run_items(model_fn: Callable[..., dict], items: Sequence[PairItem], *, mesh,
     sizes = [_network_size(it, max_long_side) for it in items]
     outputs: list[dict[str, list]] = [{} for _ in items]
     cache: dict[int, np.ndarray] = {}
-    for t in range(-(-len(slots) // glob)):
+    for t in _steps(-(-len(slots) // glob), progress):
         batch = slots[t * glob:(t + 1) * glob]
         # the bucket is a function of the whole global batch, known on every host
         H, W = encoding.bucket_for(max(sizes[i][0] for i, _ in batch), max(sizes[i][1] for i, _ in batch),
@@ -237,6 +238,15 @@ def run_items(model_fn: Callable[..., dict], items: Sequence[PairItem], *, mesh,
     return [_assemble(o, item) for o, item in zip(outputs, items)]
 
 
+def _steps(n: int, progress: bool):
+    """range(n), with a progress bar on process 0 when asked."""
+    if not progress or jax.process_index() != 0:
+        return range(n)
+    import sys  # pylint: disable=g-import-not-at-top
+    from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+    return tqdm(range(n), desc="inference", unit="batch", file=sys.stderr, dynamic_ncols=True)
+
+
 def _assemble(outputs: dict[str, list], item: PairItem) -> dict[str, np.ndarray]:
     """The item's meta plus every output in pair order (slots may hold any pair subset)."""
     out = dict(item.meta)
@@ -253,13 +263,13 @@ def run(model_fn, data_dir: str, *, mesh, human_thresh: float, object_thresh: fl
         pairs_per_slot: int = 32, boxes_per_slot: int = 0, slots_per_device: int = 1,
         buckets=encoding.DEFAULT_BUCKETS,
         max_long_side: int | None = None, fallback: str = "fixed",
-        empty: dict[str, tuple] | None = None) -> list[dict]:
+        empty: dict[str, tuple] | None = None, progress: bool = False) -> list[dict]:
     """One dict per test image: ``test_items``' meta plus the per-pair model outputs
     (``empty`` gives the trailing shapes for images without pairs, e.g. ``{'binary': (2,)}``)."""
     items = test_items(data_dir, human_thresh, object_thresh, fallback)
     results = run_items(model_fn, items, mesh=mesh, pairs_per_slot=pairs_per_slot,
                         boxes_per_slot=boxes_per_slot, slots_per_device=slots_per_device,
-                        buckets=buckets, max_long_side=max_long_side)
+                        buckets=buckets, max_long_side=max_long_side, progress=progress)
     for r in results:
         for name, shape in (empty or {}).items():
             r.setdefault(name, np.zeros((0,) + tuple(shape), np.float32))
