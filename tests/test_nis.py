@@ -337,3 +337,29 @@ def test_bad_files_name_file_and_entry(tiny, tmp_path):
     assert str(e.value).startswith(f"dets/{hico_det.detection_filename(obj)}: "
                                    f"all_boxes{{{c - int(gt.object_hoi_range[obj, 0]) + 1},1}}: image "
                                    "HICO_test2015_99999999.jpg is not in the converted test split")
+
+
+def test_poses_from_coco_keypoint_results_equal_the_test_splits(tiny, hico_dir, tmp_path):
+    """--keypoints: the same humans and poses written as COCO keypoint results give the same
+    rescored detections as the poses of the converted test split."""
+    from tin_jax.data import input_pipeline as ip
+    from tin_jax.inference import nis
+    entries = []
+    for rec, _ in ip.iterate_records(hico_dir, "test"):
+        d = rec.det
+        for k in np.flatnonzero(d.is_human & d.pose_valid):
+            x1, y1, x2, y2 = (float(v) for v in d.boxes[k])
+            entries.append(dict(image_id=int(rec.image_id), category_id=1, score=float(d.scores[k]),
+                                bbox=[x1, y1, x2 - x1, y2 - y1], keypoints=[float(v) for v in d.poses[k]]))
+    assert entries
+    kps = tmp_path / "kps.json"
+    kps.write_text(json.dumps(entries))
+    runs = {}
+    for name, extra in (("split", {}), ("coco", {"keypoints": str(kps)})):
+        out = tmp_path / name
+        text = nis.rescore(tiny.config, str(tiny.work), str(tiny.root / "other"), str(out), mode="rescale",
+                           evaluate=False, **extra)
+        runs[name] = (_rows(hico_det.read_official_detections(out, tiny.gt)), text.splitlines()[0])
+    assert runs["coco"][0] == runs["split"][0]
+    with_pose = [int(line.split("); ")[1].split()[0]) for _, line in runs.values()]
+    assert with_pose[0] == with_pose[1] > 0 and str(kps) in runs["coco"][1]

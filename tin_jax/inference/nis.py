@@ -40,7 +40,9 @@ import numpy as np
 from tin_jax.inference import postprocess
 from tin_jax.data.jitter import pairwise_box_iou_plus1
 from tin_jax.evaluation import hico_det
+from tin_jax.io import coco_results
 from tin_jax.io.errors import DataFormatError
+from tin_jax.schema.records import Detections
 
 MODES = ("drop", "rescale")
 POSE_IOU = 0.7
@@ -85,10 +87,21 @@ def match_poses(human_boxes: np.ndarray, det, min_iou: float = POSE_IOU) -> list
     return [np.asarray(det.poses[cand[b]], np.float64) if k else None for b, k in zip(best, ok)]
 
 
+def keypoint_humans(entries: list) -> Detections:
+    """COCO keypoint results of one image (``coco_results.read_keypoints``) as pose-carrying humans."""
+    n = len(entries)
+    boxes = np.array([b for _, b, _ in entries], np.float32).reshape(n, 4)
+    poses = np.array([k for _, _, k in entries], np.float32).reshape(n, -1)
+    return Detections(boxes, np.ones(n, bool), np.ones(n, np.int64), np.array([s for s, _, _ in entries],
+                      np.float32), poses, np.ones(n, bool))
+
+
 def pair_items(pairs: DistinctPairs, gt: hico_det.HicoGroundTruth, data_dir: str, det_dir: str,
-               pose_iou: float = POSE_IOU) -> list:
+               pose_iou: float = POSE_IOU, keypoints: dict | None = None) -> list:
     """One ``runner.PairItem`` per image with pairs, in the test split's record order (the images
-    stream from disk in that order); ``meta['pairs']``: the item's rows of ``pairs``."""
+    stream from disk in that order); ``meta['pairs']``: the item's rows of ``pairs``. The poses
+    come from the test split's human detections, or from ``keypoints`` (COCO keypoint results
+    by image id) when given."""
     from tin_jax.inference import runner  # pylint: disable=g-import-not-at-top  (jax, TF: not for bad input)
     images = runner.SequentialImages(data_dir)
     wanted = {gt.filenames[i]: int(i) for i in np.unique(pairs.image)}
@@ -100,8 +113,9 @@ def pair_items(pairs: DistinctPairs, gt: hico_det.HicoGroundTruth, data_dir: str
             continue
         rows = np.arange(bounds[i], bounds[i + 1])
         hb, ob = pairs.boxes[rows, :4], pairs.boxes[rows, 4:]
+        humans = rec.det if keypoints is None else keypoint_humans(keypoints.get(rec.image_id, []))
         items.append(runner.PairItem(functools.partial(images.get, index), h, w, hb, ob,
-                                        match_poses(hb, rec.det, pose_iou), dict(pairs=rows)))
+                                     match_poses(hb, humans, pose_iou), dict(pairs=rows)))
     if wanted:
         name, i = next(iter(wanted.items()))
         raise DataFormatError(f"{pairs.cell(i, gt, det_dir)}: image {name} is not in the converted test "
@@ -145,7 +159,7 @@ def _check_inputs(config, config_name: str, det_dir: str, out_dir: str):
 
 def rescore(config, workdir: str, det_dir: str, out_dir: str, *, anno_dir: str | None = None,
             mode: str = "drop", pose_iou: float = POSE_IOU, evaluate: bool = True,
-            config_name: str = "config") -> str:
+            config_name: str = "config", keypoints: str | None = None) -> str:
     """Writes ``det_dir``'s detections after NIS with the workdir's D to ``out_dir``; returns the
     printed lines. Every input is checked before the model loads."""
     if mode not in MODES:
@@ -157,7 +171,8 @@ def rescore(config, workdir: str, det_dir: str, out_dir: str, *, anno_dir: str |
     gt = hico_det.load_ground_truth(anno_dir or config.eval.anno_dir)
     dets = hico_det.read_official_detections(det_dir, gt)
     pairs = distinct_pairs(dets)
-    items = pair_items(pairs, gt, config.data.dir, det_dir, pose_iou)
+    kps = coco_results.read_keypoints(keypoints) if keypoints else None
+    items = pair_items(pairs, gt, config.data.dir, det_dir, pose_iou, kps)
 
     import jax  # pylint: disable=g-import-not-at-top
     from jax.sharding import NamedSharding, PartitionSpec as P  # pylint: disable=g-import-not-at-top
@@ -182,8 +197,8 @@ def rescore(config, workdir: str, det_dir: str, out_dir: str, *, anno_dir: str |
     n_before, n_after = int(dets.num_detections.sum()), int(after.num_detections.sum())
     with_pose = sum(p is not None for it in items for p in it.poses)
     text = [f"{det_dir}: {n_before} detections, {len(pairs.image)} distinct pairs on {len(items)} images, "
-            f"scored by D (checkpoint step {step}); {with_pose} pairs' humans took a test-split pose "
-            f"(IoU >= {pose_iou:g})",
+            f"scored by D (checkpoint step {step}); {with_pose} pairs' humans took a pose from "
+            f"{keypoints or 'the test split'} (IoU >= {pose_iou:g})",
             (f"NIS (drop): removed {n_before - n_after} of {n_before} detections" if mode == "drop"
              else f"NIS (rescale): {n_before} scores multiplied by P_inter") + " (no_interaction HOIs untouched)",
             f"wrote {out_dir} (detections_01.mat .. detections_80.mat)"]
@@ -203,6 +218,8 @@ def _define_flags():
     flags.DEFINE_string("anno_dir", None, "anno.mat + anno_bbox.mat (default config.eval.anno_dir)")
     flags.DEFINE_enum("mode", "drop", MODES, "drop: TIN's NIS; rescale: score * P_inter")
     flags.DEFINE_float("pose_iou", POSE_IOU, "min IoU with a test-split human to borrow its pose")
+    flags.DEFINE_string("keypoints", None, "COCO keypoint results json: the poses come from it "
+                        "(matched by IoU, image_id = the HICO test image number) instead of the test split")
     flags.DEFINE_bool("evaluate", True, "print the official table before and after")
     flags.mark_flags_as_required(["config", "workdir", "detections", "out_dir"])
 
@@ -216,7 +233,7 @@ def main(argv):
     absl_logging.set_verbosity(absl_logging.WARNING)
     try:
         text = rescore(f.config, f.workdir, f.detections, f.out_dir, anno_dir=f.anno_dir, mode=f.mode,
-                       pose_iou=f.pose_iou, evaluate=f.evaluate,
+                       pose_iou=f.pose_iou, evaluate=f.evaluate, keypoints=f.keypoints,
                        config_name=config_flags.get_config_filename(f["config"]))
     except (OSError, ValueError) as e:  # DataFormatError included
         cli.fail(e, 2)
