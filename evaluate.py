@@ -1,9 +1,12 @@
 r"""Scores a trained TIN checkpoint with TIN's post-processing and the official protocol.
 
-    python evaluate.py --config configs/tin_hico.py --workdir runs/hico
-    python evaluate.py --config configs/tin_vcoco.py --workdir runs/vcoco
+    python evaluate.py --config configs/tin_hico.py --workdir runs/hico \
+        --config.data.dir=tfrecords/hico --config.eval.anno_dir=Data/hico_20160224_det
+    python evaluate.py --config configs/tin_vcoco.py --workdir runs/vcoco \
+        --config.data.dir=tfrecords/vcoco --config.eval.vcoco_root=Data/v-coco
     python evaluate.py --config configs/tin_hico.py --workdir runs/released \
-        --config.init_from=Weights/TIN_HICO/HOI_iter_1700000.ckpt
+        --config.init_from=Weights/TIN_HICO/HOI_iter_1700000.ckpt \
+        --config.data.dir=tfrecords/hico --config.eval.anno_dir=Data/hico_20160224_det
 
 A workdir without a checkpoint takes the weights of ``config.init_from`` (a TIN TF
 checkpoint, e.g. the released weights, or another workdir) and writes its reports to
@@ -32,6 +35,7 @@ flags.DEFINE_string("workdir", None, "the training workdir (its checkpoints); wi
 flags.DEFINE_string("out_dir", None, "where the reports go (default <workdir>/eval_<step>, "
                     "<workdir>/eval_imported for --config.init_from's weights)")
 multihost.define_flags()
+flags.adopt_module_key_flags(multihost)  # listed by --help, not only --helpfull
 flags.mark_flags_as_required(["config", "workdir"])
 
 

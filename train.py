@@ -1,14 +1,15 @@
 r"""Trains TIN.
 
-    python train.py --config configs/tin_hico.py --workdir runs/hico
+    python train.py --config configs/tin_hico.py --workdir runs/hico --config.data.dir=tfrecords/hico
     python train.py --config configs/tin_hico.py:runlocal --workdir /tmp/t --config.total_steps=50
 
 Initialisation order: the workdir's latest checkpoint, else ``config.resume``,
 else ``config.init_from`` (a TF-slim or torchvision ImageNet ResNet-50, a TIN TF checkpoint
 or an earlier workdir), else random. ``--config.total_steps=0`` saves the initial weights
 as the workdir's step-0 checkpoint. SIGTERM (preemption) saves the step reached and exits
-with status 143; the same command continues the run. Multi-host: pass --coordinator_address/--num_processes/--process_id
-(or set them in the environment; on TPU and SLURM jax finds them itself).
+with status 143; the same command continues the run. Multi-host: pass
+--coordinator_address/--num_processes/--process_id, or nothing under SLURM's srun, Open MPI
+or a TPU pod (the launch is detected).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "experiment config file", lock_config=True)
 flags.DEFINE_string("workdir", None, "where checkpoints and metrics go")
 multihost.define_flags()
+flags.adopt_module_key_flags(multihost)  # listed by --help, not only --helpfull
 flags.DEFINE_bool("progress", True, "show a progress bar")
 flags.DEFINE_bool("verbose", False, "log at INFO level (checkpoint saves, metric lines)")
 flags.mark_flags_as_required(["config", "workdir"])

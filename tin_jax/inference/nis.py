@@ -1,6 +1,6 @@
 r"""Interactiveness as a plug-in: TIN's Non-Interaction Suppression on another detector's HICO-DET output.
 
-    python -m tin_jax.nis --config configs/tin_hico.py --workdir runs/hico \
+    python -m tin_jax.nis --config configs/tin_hico.py --workdir runs/hico --config.data.dir=tfrecords/hico \
         --detections other_model/detections --out_dir other_model_nis [--anno_dir Data/hico_20160224_det]
 
 In: the other detector's 80 ``detections_XX.mat`` in the official layout (``all_boxes{k, i}`` = n x 9
