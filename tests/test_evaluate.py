@@ -217,25 +217,35 @@ def test_slots_cover_every_pair_once_within_the_box_caps():
                     assert len(np.unique(b, axis=0)) <= boxes
 
 
-@pytest.mark.xdist_group("evaluate_hosts")
-def test_evaluate_from_the_hicodet_json_annotations_equals_the_mat_route(raw_dir, hico_dir, hico_checkpoint,
-                                                                         tmp_path):
+def test_evaluate_reads_the_hicodet_json_annotations_as_the_mat_route(raw_dir, tmp_path):
     """`config.eval.anno_format=json`: instances_{test,train}2015.json written from the same
-    anno_bbox.mat give the same Default table; with anno.mat beside them, Known Object too."""
+    anno_bbox.mat give evaluate.py the same ground truth (every field the protocols read) and
+    the same pairs for D's AP; the protocol on equal ground truth is tests/test_hicodet_json.py's."""
+    import dataclasses
     from data_prep.synthetic.hicodet_json_files import write_hicodet_json_files
+    from configs import tin_hico
+    from tin_jax.inference import evaluator
     mat_dir = os.path.join(raw_dir, "hico_20160224_det")
     json_dir = tmp_path / "json_anno"
     json_dir.mkdir()
     write_hicodet_json_files(os.path.join(mat_dir, "anno_bbox.mat"), str(json_dir))
     shutil.copy(os.path.join(mat_dir, "anno.mat"), json_dir / "anno.mat")
     assert not (json_dir / "anno_bbox.mat").exists()
-    runs = {}
-    for name, extra in (("mat", [f"--config.eval.anno_dir={mat_dir}"]),
-                        ("json", [f"--config.eval.anno_dir={json_dir}", "--config.eval.anno_format=json"])):
-        out = tmp_path / name
-        proc = _run(_evaluate_cmd("tin_hico", hico_dir, hico_checkpoint, out, *extra))
-        runs[name] = (json.load(open(out / "results.json")), proc.stdout)
-    assert _numbers(runs["json"][0]) == _numbers(runs["mat"][0])  # every AP, both settings
-    printed = {k: v[1].rsplit("\n\nreports in ", 1) for k, v in runs.items()}
-    assert printed["json"][0] == printed["mat"][0]  # the printed tables, D's AP included
-    assert printed["json"][1].strip() == str(tmp_path / "json")
+    config = tin_hico.get_config()
+    config.eval.anno_dir = mat_dir
+    want_gt, want_pairs = evaluator.load_test_ground_truth(config, "hico"), evaluator.interactiveness_gt_pairs(config)
+    config.eval.anno_dir, config.eval.anno_format = str(json_dir), "json"
+    got_gt, got_pairs = evaluator.load_test_ground_truth(config, "hico"), evaluator.interactiveness_gt_pairs(config)
+    for f in dataclasses.fields(want_gt):
+        a, b = getattr(want_gt, f.name), getattr(got_gt, f.name)
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b, err_msg=f.name)
+        elif f.name != "name":
+            assert a == b, f.name
+    assert want_pairs.keys() == got_pairs.keys()
+    for k in want_pairs:
+        for x, y in zip(dataclasses.astuple(want_pairs[k]), dataclasses.astuple(got_pairs[k])):
+            np.testing.assert_array_equal(x, y)
+    config.eval.anno_format = "xml"
+    with pytest.raises(ValueError, match="anno_format='xml'"):
+        evaluator.load_test_ground_truth(config, "hico")

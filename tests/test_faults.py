@@ -101,6 +101,8 @@ def test_a_damaged_newest_checkpoint_is_named_and_training_falls_back_to_the_one
     line = _error_line(proc)
     assert line.startswith(f"error: {run}/checkpoints/16: unreadable checkpoint"), line
     assert line.endswith("evaluate an earlier one with --config.eval.checkpoint_step=12"), line
+    if how != "truncated_array_file":
+        return  # the same path in training as the truncated file (one restore error), once is enough
     # training moves the damaged step aside (never deletes it), resumes from step 12 and ends
     # where the uninterrupted run ended
     proc = _run(_cmd(hico_dir, run, *REFERENCE_STEPS))

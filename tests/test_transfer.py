@@ -107,10 +107,12 @@ def test_variant_configs_mean_what_they_say():
     t1, t2, rct = rp_t1_c_d.get_config(), rp_t2_c_d.get_config(), rc_t.get_config()
     assert "binary" not in t1.loss.terms and "binary" in t2.loss.terms  # T1: D on the other dataset only
     assert t1.eval.nis and t2.eval.nis and not rct.eval.nis
-    assert all(c.transfer.data_dirs for c in (t1, t2, rct))
+    # transfer configs: the other datasets must be named (the full configs name no data)
+    assert all(c.transfer.enabled and not c.transfer.data_dirs for c in (t1, t2, rct))
     v = rp_t2_c_d.get_config("target=vcoco")
+    assert v.dataset == "vcoco" and not v.data.dir and v.optim.schedule == "exponential"
+    v = rp_t2_c_d.get_config("target=vcoco,runlocal")  # the demo's data
     assert v.data.dir.endswith("vcoco") and v.transfer.data_dirs[0].endswith("hico")
-    assert v.optim.schedule == "exponential"
     with pytest.raises(ValueError):
         rp_t2_c_d.get_config("target=pic")
 

@@ -86,7 +86,7 @@ def hico_report(config, info: ip.DatasetInfo, gt: hico_det.HicoGroundTruth, per_
         d_ap = binary.master_binary_ap(
             {binary.hico_image_id(r["filename"]): binary.PairScores(r["human_boxes"], r["object_boxes"], r["binary"])
              for r in per_image},
-            _test_gt_pairs(config), first_hoi_only=False,
+            interactiveness_gt_pairs(config), first_hoi_only=False,
             include_no_interaction=False)
         scalars["eval/binary_ap"] = d_ap.ap_inter
         table += (f"\n\ninteractiveness AP of D over the {d_ap.num_pairs} candidate pairs ({d_ap.num_inter} "
@@ -182,7 +182,7 @@ def load_test_ground_truth(config, dataset: str):
     return hico_det.load_ground_truth(d)
 
 
-def _test_gt_pairs(config) -> dict:
+def interactiveness_gt_pairs(config) -> dict:
     """D's ground truth: every annotated test pair, from the annotation format in use."""
     if config.eval.get("anno_format", "mat") == "json":
         from tin_jax.io import hicodet_json  # pylint: disable=g-import-not-at-top
