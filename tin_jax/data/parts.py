@@ -112,13 +112,16 @@ def clip_to_image(boxes: np.ndarray, image_hw) -> np.ndarray:
     return np.clip(np.asarray(boxes, np.float64), 0.0, hi).astype(np.float32)
 
 
-def augment_part_boxes(parts: np.ndarray, image_hw, count: int, rows: int,
-                       rng: np.random.Generator) -> np.ndarray:
+def augment_part_boxes(parts: np.ndarray, image_hw, count: int, rows: int, rng) -> np.ndarray:
     """(rows, 10, 4): each part's box plus ``count`` jittered copies (row 0 = the box).
 
     The original truncates a pair's human, object and 10 part lists to the shortest; here
     the human/object copies never depend on the parts (their own random stream keeps
     non-part training unchanged), so a part list that comes up short repeats its copies.
+    ``rng``: a numpy Generator or a ``jitter.IntegerStream`` over one.
     """
-    out = [np.resize(jitter.augment_box(p, image_hw, count, rng), (rows, 4)) for p in parts]
-    return np.stack(out, axis=1).astype(np.float32)
+    integers = (rng.integers if isinstance(rng, jitter.IntegerStream)
+                else lambda a, b: int(rng.integers(a, b)))
+    per_part = [jitter.jitter_box(p, image_hw, count, integers) for p in parts]
+    out = [[boxes[r % len(boxes)] for boxes in per_part] for r in range(rows)]  # np.resize's cycle
+    return np.array(out, np.float64).reshape(rows, len(per_part), 4).astype(np.float32)

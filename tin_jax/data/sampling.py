@@ -58,7 +58,10 @@ class SamplingConfig:
 
 
 def encode_patterns(patterns: np.ndarray) -> np.ndarray:
-    """float32 patterns -> uint8 (exact: ``k / 20`` in float32 is the original value)."""
+    """float32 patterns -> uint8 (exact: ``k / 20`` in float32 is the original value).
+    uint8 patterns (:func:`sample_chunk` renders them encoded) are returned as they are."""
+    if patterns.dtype == np.uint8:
+        return patterns
     return np.rint(patterns * PATTERN_SCALE).astype(np.uint8)
 
 
@@ -68,8 +71,9 @@ def num_chunks(num_gt: int, chunk_size: int = CHUNK_SIZE) -> int:
 
 def multi_hot(label_lists, num_labels: int) -> np.ndarray:
     out = np.zeros((len(label_lists), num_labels), np.float32)
-    for i, ids in enumerate(label_lists):
-        out[i, list(ids)] = 1.0
+    lengths = [len(ids) for ids in label_lists]
+    flat = np.array([c for ids in label_lists for c in ids], np.intp)
+    out[np.repeat(np.arange(len(label_lists)), lengths), flat] = 1.0
     return out
 
 
@@ -82,28 +86,25 @@ def sample_chunk(gt: PairSet, neg: PairSet, chunk_index: int, image_hw: tuple[in
     Returns a dict with ``human_boxes``/``object_boxes`` (N, 4) float32, ``labels``
     (N, num_labels) float32, ``person_labels`` (N, num_labels) (V-COCO's all-action
     label of the person, zeros for negatives), ``binary`` (N, 2) float32 (index 0 =
-    interactive), ``patterns`` (N, 64, 64, 3) float32 and ``num_pos``; with
-    ``part_rng`` also ``part_boxes`` (N, 10, 4) float32.
+    interactive), ``patterns`` (N, 64, 64, 3) uint8 (encoded, see :func:`encode_patterns`)
+    and ``num_pos``; with ``part_rng`` also ``part_boxes`` (N, 10, 4) float32.
     """
     start = chunk_index * cfg.chunk_size
     idx = list(range(start, min(start + cfg.chunk_size, gt.size)))
     if not idx:
         raise ValueError(f"chunk {chunk_index} is empty for {gt.size} GT pairs")
     budgets = jitter.split_augment_budget(len(idx), cfg.pos_augment)
-    hb, ob, labels, person, poses, pb = [], [], [], [], [], []
-    for i, count in zip(idx, budgets):
-        h, o = jitter.augment_pairs(gt.human_boxes[i], gt.object_boxes[i], image_hw, count, rng)
-        hb.append(h)
-        ob.append(o)
-        if part_rng is not None:
-            one = slice(i, i + 1)
-            box = parts.part_boxes(gt.human_boxes[one], gt.poses[one], gt.pose_valid[one])[0]
-            pb.append(parts.augment_part_boxes(parts.clip_to_image(box, image_hw), image_hw,
-                                               count, len(h), part_rng))
-        labels += [gt.labels[i]] * len(h)
-        person += [gt.person_labels[i] if gt.person_labels else []] * len(h)
-        poses += [gt.poses[i] if gt.pose_valid[i] else None] * len(h)
-    num_pos = len(labels)
+    hb, ob, rows, copies = [], [], [], []  # rows: each positive's GT index
+    with jitter.IntegerStream(rng) as draws:  # the same draws as rng.integers, cheaper
+        for i, count in zip(idx, budgets):
+            h, o = jitter.augment_pairs(gt.human_boxes[i], gt.object_boxes[i], image_hw, count, draws)
+            hb.append(h)
+            ob.append(o)
+            rows += [i] * len(h)
+            copies.append(len(h))
+    num_pos = len(rows)
+    labels = [gt.labels[i] for i in rows]
+    person = [gt.person_labels[i] for i in rows] if gt.person_labels else [[]] * num_pos
 
     # Negatives: all of them if fewer than neg_select, else a random neg_select
     # (the original draws a full permutation and keeps its head).
@@ -111,32 +112,47 @@ def sample_chunk(gt: PairSet, neg: PairSet, chunk_index: int, image_hw: tuple[in
         chosen = np.arange(neg.size)
     else:
         chosen = rng.permutation(neg.size)[:cfg.neg_select]
-    for j in chosen:
-        hb.append(neg.human_boxes[j][None].astype(np.float64))
-        ob.append(neg.object_boxes[j][None].astype(np.float64))
-        labels.append(neg.labels[j] if cfg.negatives_use_stored_label is not False else [])
-        person.append([])
-        poses.append(neg.poses[j] if neg.pose_valid[j] else None)
+    hb.append(np.asarray(neg.human_boxes).reshape(-1, 4)[chosen].astype(np.float64))
+    ob.append(np.asarray(neg.object_boxes).reshape(-1, 4)[chosen].astype(np.float64))
+    labels += [neg.labels[j] if cfg.negatives_use_stored_label is not False else [] for j in chosen]
+    person += [[]] * len(chosen)
 
-    human_boxes = np.concatenate(hb).astype(np.float32)
-    object_boxes = np.concatenate(ob).astype(np.float32)
+    hb, ob = np.concatenate(hb), np.concatenate(ob)
+    poses = np.concatenate([np.asarray(gt.poses, np.float64).reshape(-1, 51)[rows],
+                            np.asarray(neg.poses, np.float64).reshape(-1, 51)[chosen]])
+    drawable = np.concatenate([np.asarray(gt.pose_valid, bool)[rows],
+                               np.asarray(neg.pose_valid, bool)[chosen]])
     n = len(labels)
     binary = np.zeros((n, 2), np.float32)
     interactive = np.zeros(n, bool)
-    interactive[:num_pos] = [not set(l) <= set(cfg.no_interaction_labels) for l in labels[:num_pos]]
+    no_inter = set(cfg.no_interaction_labels)
+    interactive[:num_pos] = [not set(l) <= no_inter for l in labels[:num_pos]]
     binary[interactive, 0] = 1.0
     binary[~interactive, 1] = 1.0
     out = dict(
-        human_boxes=human_boxes,
-        object_boxes=object_boxes,
+        human_boxes=hb.astype(np.float32),
+        object_boxes=ob.astype(np.float32),
         labels=multi_hot(labels, num_labels),
         person_labels=multi_hot(person, num_labels),
         binary=binary,
-        patterns=spatial.interaction_patterns(np.concatenate(hb), np.concatenate(ob), poses),
+        patterns=spatial.render_patterns_uint8(hb, ob, poses, drawable),
         num_pos=np.int32(num_pos),
     )
-    if part_rng is not None:  # negatives: their own (clipped) part boxes, not jittered
-        boxes = parts.part_boxes(neg.human_boxes[chosen], neg.poses[chosen], neg.pose_valid[chosen])
-        pb.append(parts.clip_to_image(boxes, image_hw))
-        out["part_boxes"] = np.concatenate(pb).astype(np.float32)
+    if part_rng is not None:
+        out["part_boxes"] = _part_boxes(gt, neg, idx, budgets, copies, chosen, image_hw, part_rng)
     return out
+
+
+def _part_boxes(gt: PairSet, neg: PairSet, idx: list[int], budgets: list[int], copies: list[int],
+                chosen: np.ndarray, image_hw, part_rng: np.random.Generator) -> np.ndarray:
+    """(N, 10, 4): each GT pair's (clipped) part boxes jittered like its pair (``copies`` rows,
+    with the separate ``part_rng``), then the negatives' own clipped part boxes."""
+    boxes = parts.clip_to_image(parts.part_boxes(gt.human_boxes[idx], gt.poses[idx],
+                                                 gt.pose_valid[idx]), image_hw)
+    pb = []
+    with jitter.IntegerStream(part_rng) as draws:
+        for box, count, rows in zip(boxes, budgets, copies):
+            pb.append(parts.augment_part_boxes(box, image_hw, count, rows, draws))
+    neg_boxes = parts.part_boxes(neg.human_boxes[chosen], neg.poses[chosen], neg.pose_valid[chosen])
+    pb.append(parts.clip_to_image(neg_boxes, image_hw))  # negatives: not jittered
+    return np.concatenate(pb).astype(np.float32)

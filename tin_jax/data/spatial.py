@@ -53,6 +53,9 @@ __all__ = [
     "joint_pattern_coords",
     "interaction_pattern",
     "interaction_patterns",
+    "interaction_patterns_uint8",
+    "render_patterns_uint8",
+    "PATTERN_SCALE",
 ]
 
 #: Limbs as joint-index pairs (COCO keypoint order; index 17 = synthetic neck), in drawing order.
@@ -65,6 +68,13 @@ LIMB_COLORS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55,
                0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 #: Value of ch2 inside the human box when there is no (usable) pose.
 NO_POSE_VALUE = 0.05
+#: Every pattern value is a multiple of 1/20 (boxes 1, no-pose fill 0.05, limbs 0.15..0.95):
+#: the uint8 encoding stores ``v`` as ``k = rint(20 * v)``, and ``float32(k) / 20`` is ``v``.
+PATTERN_SCALE = 20
+_BOX_LEVEL = PATTERN_SCALE
+_NO_POSE_LEVEL = int(np.rint(np.float32(NO_POSE_VALUE) * PATTERN_SCALE))
+_LIMB_LEVELS = tuple(int(np.rint(np.float32(c) * PATTERN_SCALE)) for c in LIMB_COLORS)
+_LIMB_ENDS = np.array(LIMBS, dtype=np.intp)  # (17, 2) joint indices
 
 PoseLike = Union[None, Sequence[float], np.ndarray]
 
@@ -191,15 +201,15 @@ def _slice_bounds(start: np.ndarray, stop: np.ndarray, n: int):
     return norm(start), norm(stop)
 
 
-def _box_masks(boxes: np.ndarray, size: int) -> np.ndarray:
-    """``(N, size, size)`` bool: ``m[i][int(y1):int(y2)+1, int(x1):int(x2)+1] = True``."""
+def _box_ranges(boxes: np.ndarray, size: int):
+    """``(N, size)`` uint8 row and column indicators of ``[int(y1):int(y2)+1, int(x1):int(x2)+1]``."""
     b = np.trunc(boxes).astype(np.int64)  # int() of the rounded floats
     idx = np.arange(size)
     ys, ye = _slice_bounds(b[:, 1], b[:, 3] + 1, size)
     xs, xe = _slice_bounds(b[:, 0], b[:, 2] + 1, size)
     my = (idx[None, :] >= ys[:, None]) & (idx[None, :] < ye[:, None])
     mx = (idx[None, :] >= xs[:, None]) & (idx[None, :] < xe[:, None])
-    return my[:, :, None] & mx[:, None, :]
+    return my.view(np.uint8), mx.view(np.uint8)
 
 
 def _pose_is_drawable(pose: PoseLike) -> bool:
@@ -250,13 +260,94 @@ def joint_pattern_coords(human_boxes, poses, human_pattern_boxes, size: int = 64
     return joints
 
 
-def _draw_skeleton(joints: np.ndarray, size: int) -> np.ndarray:
-    """Draw the 17 limbs of one ``(18, 2)`` joint array on a ``(size, size)`` float32 canvas."""
-    canvas = np.zeros((size, size), dtype=np.float32)
-    pts = [(int(x), int(y)) for x, y in joints]
-    for (a, b), color in zip(LIMBS, LIMB_COLORS):
-        cv2.line(canvas, pts[a], pts[b], color)  # thickness 1, LINE_8, as in the original
+def _draw_skeletons(joints: np.ndarray, size: int) -> np.ndarray:
+    """``(M, size, size)`` uint8 canvases with the 17 limbs of each ``(18, 2)`` joint array,
+    at the encoded grey levels (``cv2.line`` covers the same pixels whatever the colour/dtype).
+
+    Every canvas is one ``size``-row band of a single tall image, so each limb is drawn for
+    all skeletons by one ``cv2.polylines`` call (thickness 1, LINE_8: the same ``Line`` as
+    ``cv2.line``; a segment with both ends inside its band is the original segment shifted,
+    and Bresenham is shift-invariant).  A segment with an end outside ``[0, size)`` (joints
+    have no lower clamp) would be clipped differently there, so it is drawn on its own
+    canvas with ``cv2.line``, right after its limb's call: limbs still overwrite in order.
+    """
+    m = len(joints)
+    canvas = np.zeros((m, size, size), dtype=np.uint8)
+    seg = joints[:, _LIMB_ENDS]  # (M, 17, 2 ends, 2 xy)
+    inside = ((seg >= 0) & (seg < size)).all(axis=(2, 3))  # (M, 17)
+    tall_seg = seg.copy()
+    tall_seg[..., 1] += (np.arange(m, dtype=np.int32) * size)[:, None, None]
+    tall = canvas.reshape(m * size, size)
+    for k, level in enumerate(_LIMB_LEVELS):
+        cv2.polylines(tall, np.ascontiguousarray(tall_seg[inside[:, k], k]), False, level)
+        for i in np.flatnonzero(~inside[:, k]).tolist():
+            (ax, ay), (bx, by) = seg[i, k].tolist()
+            cv2.line(canvas[i], (ax, ay), (bx, by), level)  # thickness 1, LINE_8, as the original
     return canvas
+
+
+def _check_pairs(human_boxes, object_boxes):
+    h = _as_boxes(human_boxes, "human_boxes")
+    o = _as_boxes(object_boxes, "object_boxes")
+    if h.shape != o.shape:
+        raise ValueError(f"box arrays differ in shape: {h.shape} vs {o.shape}")
+    return h, o
+
+
+def render_patterns_uint8(human_boxes, object_boxes, poses: np.ndarray, drawable: np.ndarray,
+                          size: int = 64) -> np.ndarray:
+    """:func:`interaction_patterns_uint8` with the poses already as arrays.
+
+    Args:
+      human_boxes, object_boxes: ``(N, 4)`` image boxes.
+      poses: ``(N, 51)`` flat poses (rows where ``drawable`` is False are ignored).
+      drawable: ``(N,)`` bool, True where the pair's skeleton is drawn (else the no-pose fill).
+    """
+    h, o = _check_pairs(human_boxes, object_boxes)
+    n = len(h)
+    if n == 0:
+        return np.zeros((0, size, size, 3), dtype=np.uint8)
+    H, O = pattern_boxes(h, o, size)
+    hy, hx = _box_ranges(H, size)
+    oy, ox = _box_ranges(O, size)
+    # A pattern row y is one of 4 rows, picked by (y in the human box, y in the object box):
+    # build the 4 (size, 3) rows of every pair, then gather them (no per-pixel arithmetic).
+    rows = np.zeros((n, 4, size, 3), dtype=np.uint8)
+    rows[:, 2:, :, 0] = (hx * np.uint8(_BOX_LEVEL))[:, None]
+    rows[:, 1::2, :, 1] = (ox * np.uint8(_BOX_LEVEL))[:, None]
+    drawable = np.asarray(drawable, dtype=bool)
+    no_pose = np.where(drawable, 0, _NO_POSE_LEVEL).astype(np.uint8)  # a skeleton replaces ch2
+    rows[:, 2:, :, 2] = (hx * no_pose[:, None])[:, None]
+    out = rows[np.arange(n)[:, None], (hy << 1) | oy]  # (n, size, size, 3)
+    idx = np.flatnonzero(drawable)
+    if idx.size:
+        pose_arr = np.asarray(poses, dtype=np.float64).reshape(n, -1)[idx]
+        joints = joint_pattern_coords(h[idx], pose_arr, H[idx], size)
+        out[idx, :, :, 2] = _draw_skeletons(joints, size)
+    return out
+
+
+def _poses_as_arrays(poses, n: int):
+    """(``(N, 51)`` float64, ``(N,)`` bool drawable) from ``None`` or a length-N sequence."""
+    if poses is None:
+        return np.zeros((n, 3 * NUM_JOINTS)), np.zeros(n, dtype=bool)
+    if len(poses) != n:
+        raise ValueError(f"got {len(poses)} poses for {n} box pairs")
+    drawable = np.array([_pose_is_drawable(p) for p in poses], dtype=bool)
+    arr = np.zeros((n, 3 * NUM_JOINTS))
+    for i in np.flatnonzero(drawable):
+        arr[i] = np.asarray(poses[i], dtype=np.float64)
+    return arr, drawable
+
+
+def interaction_patterns_uint8(human_boxes, object_boxes,
+                               poses: Optional[Sequence[PoseLike]] = None,
+                               size: int = 64) -> np.ndarray:
+    """:func:`interaction_patterns` encoded: ``(N, size, size, 3)`` uint8 ``rint(20 * v)``,
+    rendered straight into bytes (equal to ``sampling.encode_patterns`` of the float maps)."""
+    h, o = _check_pairs(human_boxes, object_boxes)
+    arr, drawable = _poses_as_arrays(poses, len(h))
+    return render_patterns_uint8(h, o, arr, drawable, size)
 
 
 def interaction_patterns(human_boxes, object_boxes, poses: Optional[Sequence[PoseLike]] = None,
@@ -271,35 +362,11 @@ def interaction_patterns(human_boxes, object_boxes, poses: Optional[Sequence[Pos
       size: pattern side (the original always uses 64).
 
     Returns:
-      ``(N, size, size, 3)`` float32.
+      ``(N, size, size, 3)`` float32 (the uint8 rendering decoded: ``float32(k) / 20`` is
+      exactly the float32 of every original grey level).
     """
-    h = _as_boxes(human_boxes, "human_boxes")
-    o = _as_boxes(object_boxes, "object_boxes")
-    if h.shape != o.shape:
-        raise ValueError(f"box arrays differ in shape: {h.shape} vs {o.shape}")
-    n = len(h)
-    if poses is None:
-        poses = [None] * n
-    elif len(poses) != n:
-        raise ValueError(f"got {len(poses)} poses for {n} box pairs")
-
-    out = np.zeros((n, size, size, 3), dtype=np.float32)
-    if n == 0:
-        return out
-    H, O = pattern_boxes(h, o, size)
-    hmask = _box_masks(H, size)
-    out[..., 0] = hmask
-    out[..., 1] = _box_masks(O, size)
-
-    drawable = np.array([_pose_is_drawable(p) for p in poses], dtype=bool)
-    out[~drawable, :, :, 2] = np.where(hmask[~drawable], np.float32(NO_POSE_VALUE), np.float32(0))
-    idx = np.flatnonzero(drawable)
-    if idx.size:
-        pose_arr = np.stack([np.asarray(poses[i], dtype=np.float64) for i in idx])
-        joints = joint_pattern_coords(h[idx], pose_arr, H[idx], size)
-        for k, i in enumerate(idx):
-            out[i, :, :, 2] = _draw_skeleton(joints[k], size)
-    return out
+    enc = interaction_patterns_uint8(human_boxes, object_boxes, poses, size)
+    return enc.astype(np.float32) / np.float32(PATTERN_SCALE)
 
 
 def interaction_pattern(human_box, object_box, pose: PoseLike = None, size: int = 64) -> np.ndarray:
