@@ -104,6 +104,23 @@ def synthetic_batch(seed: int, batch: int, image_hw: tuple[int, int], pairs: int
         num_pos=np.full((batch,), num_pos, np.int32))
 
 
+def with_human_table(batch: dict[str, np.ndarray], distinct: int, rows: int) -> dict[str, np.ndarray]:
+    """``batch`` with ``distinct`` distinct human boxes laid out as the pipeline lays out a step:
+    pair p reads table row ``p`` (the positives and the first negatives: distinct jittered
+    copies, detected humans) then cycles over them (negatives sharing the image's humans); the
+    table padded with zero rows to ``rows``. ``human_boxes`` becomes the per-pair view of the
+    table, so the per-pair and the table formulations see the same boxes."""
+    pairs = batch["human_boxes"].shape[1]
+    if not 0 < distinct <= min(rows, pairs):
+        raise ValueError(f"distinct={distinct} must be in [1, min(rows={rows}, pairs={pairs})]")
+    index = np.arange(pairs) % distinct
+    table = np.zeros(batch["human_boxes"].shape[:1] + (rows, 4), np.float32)
+    table[:, :distinct] = batch["human_boxes"][:, :distinct]
+    human_boxes = table[:, index]
+    return dict(batch, human_boxes=human_boxes, human_table=table,
+                human_index=np.broadcast_to(index.astype(np.int32), human_boxes.shape[:2]).copy())
+
+
 def make_model(cfg: TINConfig, seed: int = 0, calibrate: bool = True, model_cls: type = TIN):
     """(parts, params, stats) on the default device, frozen-BN statistics calibrated on one
     small random image (a from-scratch ResNet-50 with identity BN explodes; real runs start

@@ -41,6 +41,12 @@ def base_config() -> ml_collections.ConfigDict:
     c.data.no_interaction_binary = "non_interactive"
     c.data.image_buckets = ((320, 480), (480, 320), (480, 480), (480, 640), (640, 480), (640, 640),
                             (800, 800), (1024, 1024))
+    # The human res5 runs once per distinct human box of a step: a step's 20 positives are
+    # mostly distinct jittered copies, its negatives share the image's few detected humans.
+    # The table is padded to the smallest of these sizes that holds the batch's boxes (else to
+    # the pair slots), one compilation each; () = the res5 on every pair slot. Same losses
+    # and gradients either way (tests/test_distinct_boxes.py).
+    c.data.human_table_sizes = (24, 32, 48, 64)
 
     c.model = ml_collections.ConfigDict()
     c.model.interactiveness = True
@@ -98,7 +104,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.init_from = ""
     c.init_kind = "auto"  # 'auto' | 'workdir' | 'tf_tin' | 'tf_resnet' | 'torch_resnet'
     c.resume = ""  # a workdir to continue from when --workdir holds no checkpoint
-    c.compile_limit = 16  # more compilations than this indicate shape churn: error
+    # more compilations than this indicate shape churn: error. 0 = twice what the buckets
+    # allow (image buckets x human table sizes)
+    c.compile_limit = 0
 
     c.eval = ml_collections.ConfigDict()
     c.eval.anno_dir = ""  # anno_bbox.mat + anno.mat (the official GT): required to evaluate HICO-DET

@@ -25,10 +25,16 @@ from tin_jax.models import losses  # noqa: E402
 def test_benchmark_batches_trace_through_the_baseline_train_step():
     batch = jax.tree.map(jnp.asarray, bench_model.synthetic_batch(0, 1, (64, 96), step_cost.PAIRS,
                                                                   step_cost.NUM_POS))
-    assert set(train_step.BATCH_KEYS) <= set(batch)
+    assert set(train_step.BATCH_KEYS) - set(train_step.OPTIONAL_KEYS) <= set(batch)
+    table = bench_model.with_human_table(jax.tree.map(np.asarray, batch), 22, 24)
+    np.testing.assert_array_equal(np.take_along_axis(table["human_table"], table["human_index"][..., None],
+                                                     axis=1), table["human_boxes"])
+    assert len(np.unique(table["human_boxes"][0], axis=0)) == 22
+    assert set(train_step.BATCH_KEYS) <= set(table)
     config = common.base_config()
     losses_seen = []
-    for cls in (step_cost.DirectTIN,):  # "reformulated" is TIN, traced by every training test
+    # "reformulated" is TIN on per-pair boxes, traced by every training test
+    for cls, batch in ((step_cost.DirectTIN, batch), (step_cost.TIN, step_cost.step_batch("distinct", table))):
         parts, params, stats = bench_model.make_model(bench_model.DEMO, calibrate=False, model_cls=cls)
         tx, schedule, _ = optim.make_optimizer(config.optim, params)
         state = dict(params=params, stats=stats, opt=tx.init(params), step=jnp.zeros((), jnp.int32))
@@ -37,7 +43,7 @@ def test_benchmark_batches_trace_through_the_baseline_train_step():
         new_state, metrics = jax.eval_shape(step, state, batch)
         assert jax.tree.map(lambda x: x.shape, new_state["params"]) == jax.tree.map(jnp.shape, params)
         losses_seen.append(metrics["loss"].shape)
-    assert losses_seen == [()]
+    assert losses_seen == [(), ()]
 
 
 def test_the_step_and_its_benchmarks_import_without_tensorflow():

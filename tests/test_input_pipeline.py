@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 
@@ -172,6 +173,47 @@ def test_max_long_side_scales_image_and_boxes(hico_dir):
     assert max(small["image_hw"][0]) == 160
     np.testing.assert_allclose(small["human_boxes"], base["human_boxes"] * s, rtol=1e-6)
     np.testing.assert_array_equal(small["patterns"], base["patterns"])
+
+
+@pytest.mark.parametrize("long_side", [None, 160])
+def test_human_table_holds_each_steps_distinct_boxes(hico_dir, long_side):
+    """``human_table_sizes``: every other array is what the per-pair stream gives; each pair's
+    table row is its human box bit for bit (scaled alike with ``max_long_side``); the table's
+    rows are distinct, in first-appearance order, zero-padded to a configured size."""
+    sizes = (18, 20)  # the test data's steps hold ~16-20 distinct humans: both sizes occur
+    cfg = ip.PipelineConfig(data_dir=hico_dir, seed=5, local_batch_size=2, max_long_side=long_side)
+    plain = _take(ip.train_dataset(cfg)[0], 8)
+    tables = _take(ip.train_dataset(dataclasses.replace(cfg, human_table_sizes=sizes))[0], 8)
+    p = cfg.sampling.max_pairs
+    seen = set()
+    for a, b in zip(plain, tables):
+        assert set(b) - set(a) == {"human_table", "human_index"}
+        for k in a:
+            np.testing.assert_array_equal(b[k], a[k], err_msg=k)
+        rows = b["human_table"].shape[1]
+        seen.add(rows)
+        counts = []
+        for i in range(2):
+            n = int(a["pair_mask"][i].sum())
+            index = b["human_index"][i]
+            np.testing.assert_array_equal(b["human_table"][i][index[:n]], a["human_boxes"][i, :n])
+            assert not index[n:].any()
+            distinct = [tuple(r) for r in a["human_boxes"][i, :n]]
+            first = list(dict.fromkeys(distinct))  # distinct rows in order of first appearance
+            np.testing.assert_array_equal(b["human_table"][i, :len(first)], np.array(first, np.float32))
+            assert not b["human_table"][i, len(first):].any()
+            counts.append(len(first))
+        assert rows == min([s for s in sizes if s >= max(counts)] or [p])
+    assert len(seen) > 1, seen
+
+
+def test_table_rows():
+    assert encoding.table_rows(3, (4, 16), 80) == 4
+    assert encoding.table_rows(4, (4, 16), 80) == 4
+    assert encoding.table_rows(5, (4, 16), 80) == 16
+    assert encoding.table_rows(17, (4, 16), 80) == 80
+    assert encoding.table_rows(3, (), 80) == 80
+    assert encoding.table_rows(20, (24, 32), 24) == 24  # sizes beyond the pair slots: the slots
 
 
 def test_bucket_choice():

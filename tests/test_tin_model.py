@@ -273,3 +273,60 @@ def test_distinct_box_tables_give_the_per_pair_outputs(name):
         np.testing.assert_allclose(tables[k], per_pair[k], rtol=0, atol=1e-5 * scale, err_msg=k)
     with pytest.raises(ValueError, match="together"):
         model(image, hw, hb, ob, patterns, human_index=human_index)
+
+
+@pytest.mark.parametrize("name", ["default_hico", "vcoco", "part_level", "no_negative_copy"])
+def test_training_over_distinct_human_boxes_equals_the_per_pair_step(name):
+    """Training with a table of distinct human boxes + each pair's row (the pipeline's
+    ``human_table`` / ``human_index``): the human res5 runs once per table row, yet the
+    logits, the loss and every gradient equal the per-pair call's, with dropout on and the
+    same seed (the attention, whose dropout is per pair, stays per pair). The table has a
+    padding row no pair reads, as the pipeline's table sizes do."""
+    kw = dict(VARIANTS.get(name, {}))
+    kw.update({"part_level": dict(part_level=True), "no_negative_copy": dict(d_negative_copy=False)}
+              .get(name, {}))
+    cfg = _tiny(**kw)
+    model = _random_stats(TIN(cfg, rngs=nnx.Rngs(0, dropout=1)), 9)
+    image, hw, table, ob, pat = _inputs(np.random.default_rng(8), P=8)
+    table = table.at[:, 5:].set(0)  # rows 5..7: the padding of a table size 8
+    rng = np.random.default_rng(10)
+    human_index = jnp.asarray(rng.integers(0, 5, size=(2, 8)), jnp.int32)  # 8 pairs over 5 humans
+    B, P = human_index.shape
+    num_pos = jnp.array([3, 2])
+    positive = jnp.arange(P)[None] < num_pos[:, None]
+    labels = jnp.asarray(rng.random((B, P, cfg.num_classes)) < 0.2, jnp.float32)
+    batch = dict(labels=labels, person_labels=labels[..., ::-1],
+                 binary=jnp.stack([positive, ~positive], -1).astype(jnp.float32),
+                 pair_mask=jnp.ones((B, P)).at[1, -1].set(0), num_pos=num_pos)
+    w = jnp.asarray(rng.uniform(0.5, 2, cfg.num_classes), jnp.float32)
+    per_pair_boxes = jnp.take_along_axis(table, human_index[..., None], axis=1)
+
+    def loss_fn(m, boxes, index):
+        nnx.reseed(m, dropout=jax.random.key(11))  # the same dropout masks in both calls
+        out = m(image, hw, boxes, ob, pat, human_index=index, positive=positive, positive_rows=4,
+                train=True)
+        loss = (losses.hico_loss(out, batch, w) if cfg.dataset == "hico"
+                else losses.vcoco_loss(out, batch, w, w))[0]
+        return loss, out
+
+    grad = nnx.value_and_grad(loss_fn, has_aux=True)
+    (loss_pair, out_pair), g_pair = grad(model, per_pair_boxes, None)
+    (loss_table, out_table), g_table = grad(model, table, human_index)
+    # The same float32 terms, with the human res5 blocked over 8 rows instead of 8 pairs and
+    # each table row's gradient a sum over the pairs that read it (the per-pair form sums the
+    # same terms in the parameter gradient): tolerances as in the object-stream comparison.
+    np.testing.assert_allclose(float(loss_table), float(loss_pair), rtol=1e-5)
+    for k in out_pair:
+        scale = float(jnp.abs(out_pair[k]).max())
+        np.testing.assert_allclose(out_table[k], out_pair[k], rtol=0, atol=1e-5 * scale, err_msg=k)
+    flat_pair = jax.tree_util.tree_leaves_with_path(nnx.to_pure_dict(g_pair))
+    flat_table = dict(jax.tree_util.tree_leaves_with_path(nnx.to_pure_dict(g_table)))
+    for path, a in flat_pair:
+        scale = float(jnp.abs(a).max())
+        np.testing.assert_allclose(np.asarray(flat_table[path]), np.asarray(a), atol=1e-5 * scale + 1e-9,
+                                   err_msg=jax.tree_util.keystr(path))
+    # a wrong row for one pair shows: the comparison can fail
+    (loss_wrong, _), _ = grad(model, table, human_index.at[0, 0].set((human_index[0, 0] + 1) % 5))
+    assert abs(float(loss_wrong) - float(loss_pair)) > 1e-4 * abs(float(loss_pair))
+    with pytest.raises(ValueError, match="human_index only"):
+        model(image, hw, table, ob, pat, human_index=human_index, object_index=human_index, train=True)

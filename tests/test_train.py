@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
+from tin_jax.training import train_step
 
 # Tiny network, small images, at most 5 + 5 + 12 = 22 pairs per image: CPU-sized runs.
 TINY = ["--config.model.width=4", "--config.model.fc_dim=32", "--config.data.max_long_side=96",
@@ -300,3 +301,26 @@ def test_periodic_evaluation_equals_evaluate_py_on_the_same_checkpoint(raw_dir, 
                 assert logged[key] == pytest.approx(present[name][setting][split], rel=0, abs=0, nan_ok=True)
     assert logged["eval/official/def/full"] == official["settings"]["Default"]["map_full"]
     assert 0 <= logged["eval/binary_ap"] <= 1
+
+
+def test_hosts_pad_their_batches_to_the_largest_shapes():
+    """What each host does with the all-gathered shapes: zero padding to the largest bucket and
+    table size, every other array and the real pixels / table rows unchanged."""
+    rng = np.random.default_rng(0)
+    batch = dict(image=rng.integers(1, 255, (2, 32, 48, 3), dtype=np.uint8),
+                 image_hw=np.array([[30, 40], [32, 48]], np.int32),
+                 human_table=rng.uniform(1, 9, (2, 5, 4)).astype(np.float32),
+                 human_index=rng.integers(0, 5, (2, 7)).astype(np.int32))
+    shapes = np.max([train_step.padded_shapes(batch), [48, 32, 8]], axis=0)
+    np.testing.assert_array_equal(train_step.padded_shapes(batch), [32, 48, 5])
+    out = train_step.pad_to_shapes(batch, shapes)
+    assert out["image"].shape == (2, 48, 48, 3) and out["human_table"].shape == (2, 8, 4)
+    np.testing.assert_array_equal(out["image"][:, :32, :48], batch["image"])
+    assert not out["image"][:, 32:].any()
+    np.testing.assert_array_equal(out["human_table"][:, :5], batch["human_table"])
+    assert not out["human_table"][:, 5:].any()
+    for k in ("image_hw", "human_index"):
+        assert out[k] is batch[k]
+    no_table = {k: v for k, v in batch.items() if k != "human_table"}
+    assert train_step.padded_shapes(no_table)[2] == 0
+    assert "human_table" not in train_step.pad_to_shapes(no_table, [32, 48, 0])

@@ -46,3 +46,27 @@ def bucket_for(height: int, width: int, buckets: Sequence[tuple[int, int]],
         return min(fits, key=lambda b: (b[0] * b[1], b))
     up = lambda v: -(-v // multiple) * multiple
     return up(height), up(width)
+
+
+def distinct_rows(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(table, index): the distinct rows of ``boxes`` in order of first appearance, and
+    each row's position in that table (``table[index] == boxes``, bit for bit).
+
+    The model runs the res5 block once per row of the table (a box's features depend on
+    the box alone), and each pair reads its box's row through the index.
+    """
+    if not len(boxes):
+        return boxes[:0], np.zeros((0,), np.int32)
+    _, first, inverse = np.unique(boxes, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return boxes[np.sort(first)], rank[inverse.reshape(-1)].astype(np.int32)
+
+
+def table_rows(count: int, sizes: Sequence[int], max_rows: int) -> int:
+    """The padded row count of a box table holding ``count`` distinct boxes: the smallest
+    of ``sizes`` that holds them, else ``max_rows`` (the pair slots: always enough).
+    Like the image buckets, one compilation per size."""
+    fits = [s for s in sizes if count <= s < max_rows]
+    return min(fits) if fits else max_rows

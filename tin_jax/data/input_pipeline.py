@@ -30,7 +30,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import tensorflow as tf
 
-from tin_jax.data import features, sampling
+from tin_jax.data import encoding, features, sampling
 from tin_jax.data.encoding import DEFAULT_BUCKETS, bucket_for
 from tin_jax.schema import body
 from tin_jax.schema.records import POSE_LEN, PairSet
@@ -51,8 +51,16 @@ class PipelineConfig:
     # the TPAMI part level's 10 body-part boxes per pair; they double the pair sampling's
     # cost, so only models that read them ask (``trainer.pipeline_config``)
     part_boxes: bool = False
+    # Each step's distinct human boxes as a table (``human_table``, padded to the smallest of
+    # these row counts that holds them, else to max_pairs) and each pair's row in it
+    # (``human_index``): the model runs the human res5 once per distinct box. None = per pair.
+    human_table_sizes: Sequence[int] | None = None
     num_parallel_calls: int = -1  # tf.data.AUTOTUNE
     prefetch: int = 2
+    # tf.data's private thread pool (None: TF's default, about one thread per core). Decoding
+    # scales with it; the sampling (numpy, under the GIL) does not: one process's sampling
+    # rate is its ceiling (benchmarks/pipeline.py)
+    threads: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,8 +124,9 @@ _PAIR_KEYS = ("human_boxes", "object_boxes", "object_classes", "label_counts", "
 
 def sample_padded(ex: dict, chunk: int, epoch: int, height: int, width: int, seed: int,
                   num_labels: int, cfg: sampling.SamplingConfig,
-                  part_boxes: bool = True) -> dict[str, np.ndarray]:
-    """Numpy side of the pipeline: one chunk's pairs padded to ``cfg.max_pairs``."""
+                  part_boxes: bool = True, human_table: bool = False) -> dict[str, np.ndarray]:
+    """Numpy side of the pipeline: one chunk's pairs padded to ``cfg.max_pairs``; with
+    ``human_table`` also its distinct human boxes (unpadded) and each pair's row in them."""
     gt = _pairs_from_arrays("gt", ex)
     neg = _pairs_from_arrays("neg", ex)
     key = [seed, epoch, int(ex["image_id"]), chunk]
@@ -129,10 +138,12 @@ def sample_padded(ex: dict, chunk: int, epoch: int, height: int, width: int, see
         raise ValueError(f"{n} pairs ({s['num_pos']} positive) exceed max_pairs={p} "
                          f"(max_positives={cfg.max_positives})")
     pad = lambda a: np.concatenate([a, np.zeros((p - n,) + a.shape[1:], a.dtype)])
-    s["patterns"] = sampling.encode_patterns(s["patterns"])
     out = {k: pad(v) for k, v in s.items() if k != "num_pos"}
     out["pair_mask"] = pad(np.ones((n,), np.float32))
     out["num_pos"] = s["num_pos"]
+    if human_table:
+        out["human_table"], index = encoding.distinct_rows(s["human_boxes"])
+        out["human_index"] = pad(index)
     return out
 
 
@@ -160,13 +171,15 @@ def _sample_fn(cfg: PipelineConfig, num_labels: int):
         ("binary", tf.uint8, [p, 2]), ("patterns", tf.uint8, [p, 64, 64, 3]),
         ("pair_mask", tf.float32, [p]), ("num_pos", tf.int32, []),
     ] + ([("part_boxes", tf.float32, [p, body.NUM_PARTS, 4])] if cfg.part_boxes else [])
+    tables = cfg.human_table_sizes is not None
+    out_specs += [("human_table", tf.float32, [None, 4]), ("human_index", tf.int32, [p])] if tables else []
     in_keys = [f"{pre}/{k}" for pre in ("gt", "neg") for k in _PAIR_KEYS]
 
     def np_fn(image_id, chunk, epoch, height, width, *arrays):
         ex = dict(zip(in_keys, arrays), image_id=image_id)
         s = sample_padded(ex, int(chunk), int(epoch), int(height), int(width), cfg.seed,
-                          num_labels, scfg, cfg.part_boxes)
-        return [s[k].astype(dt.as_numpy_dtype) for k, dt, _ in out_specs]
+                          num_labels, scfg, cfg.part_boxes, tables)
+        return [s[k].astype(dt.as_numpy_dtype, copy=False) for k, dt, _ in out_specs]
 
     def fn(elem):
         ex, chunk, epoch = elem["example"], elem["chunk"], elem["epoch"]
@@ -185,6 +198,8 @@ def _sample_fn(cfg: PipelineConfig, num_labels: int):
             res["object_boxes"] *= scale
             if cfg.part_boxes:
                 res["part_boxes"] *= scale
+            if tables:
+                res["human_table"] *= scale
         res["image"] = image
         res["image_hw"] = tf.shape(image)[:2]
         res["scale"] = scale
@@ -221,6 +236,10 @@ def _pad_to_bucket(cfg: PipelineConfig):
     def bucket_np(h, w):
         return np.array(bucket_for(int(h), int(w), buckets, cfg.bucket_fallback_multiple), np.int32)
 
+    def table_rows_np(count):
+        return np.int32(encoding.table_rows(int(count), cfg.human_table_sizes or (),
+                                            cfg.sampling.max_pairs))
+
     def fn(batch):
         hw = tf.reduce_max(batch["image_hw"], axis=0)
         target = tf.numpy_function(bucket_np, [hw[0], hw[1]], tf.int32, stateful=False)
@@ -228,7 +247,12 @@ def _pad_to_bucket(cfg: PipelineConfig):
         img = batch["image"]
         shape = tf.shape(img)
         img = tf.pad(img, [[0, 0], [0, target[0] - shape[1]], [0, target[1] - shape[2]], [0, 0]])
-        return dict(batch, image=img)
+        out = dict(batch, image=img)
+        if cfg.human_table_sizes is not None:  # one compilation per table size, as per bucket
+            table = batch["human_table"]
+            rows = tf.numpy_function(table_rows_np, [tf.shape(table)[1]], tf.int32, stateful=False)
+            out["human_table"] = tf.pad(table, [[0, 0], [0, rows - tf.shape(table)[1]], [0, 0]])
+        return out
 
     return fn
 
@@ -254,7 +278,9 @@ def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: in
     axis: ``image`` (B, H, W, 3) uint8 BGR padded to a bucket (see
     :func:`encoding.normalize_image`), ``image_hw`` the real size, per-pair arrays of
     ``max_pairs`` rows with ``pair_mask`` (``part_boxes`` (B, P, 10, 4) with
-    ``cfg.part_boxes``), and ``num_pos``. Labels are uint8 0/1
+    ``cfg.part_boxes``), ``num_pos``, and with ``cfg.human_table_sizes`` the distinct human
+    boxes ``human_table`` (B, U, 4) (U: the table size holding the batch's largest count)
+    and ``human_index`` (B, max_pairs) int32, each pair's row. Labels are uint8 0/1
     and ``patterns`` uint8 (see :func:`encoding.decode_patterns`): compact on the host,
     widened on the device.
     """
@@ -288,6 +314,8 @@ def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: in
     options = tf.data.Options()
     options.deterministic = True
     options.experimental_optimization.map_parallelization = True
+    if cfg.threads:
+        options.threading.private_threadpool_size = cfg.threads
     ds = ds.with_options(options).prefetch(cfg.prefetch)
     return ds, dict(chunks_per_epoch=per_epoch, num_labels=info.num_labels,
                     max_pairs=cfg.sampling.max_pairs, global_batch_size=global_batch)

@@ -129,18 +129,6 @@ def _decode(item: PairItem, max_long_side: int | None) -> np.ndarray:
     return image
 
 
-def _distinct(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(table, index): the distinct rows of ``boxes`` in order of first appearance, and
-    each row's position in that table (``table[index] == boxes``)."""
-    if not len(boxes):
-        return boxes[:0], np.zeros((0,), np.int32)
-    _, first, inverse = np.unique(boxes, axis=0, return_index=True, return_inverse=True)
-    order = np.argsort(first)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return boxes[np.sort(first)], rank[inverse.reshape(-1)].astype(np.int32)
-
-
 def _slots(items: Sequence[PairItem], pairs_per_slot: int,
            boxes_per_slot: int = 0) -> list[tuple[int, np.ndarray]]:
     """(item, its pair indices) of every slot; an image without pairs gets none.
@@ -157,7 +145,7 @@ def _slots(items: Sequence[PairItem], pairs_per_slot: int,
             out.extend((i, np.arange(lo, min(lo + pairs_per_slot, n)))
                        for lo in range(0, n, pairs_per_slot))
             continue
-        h, o = _distinct(item.human_boxes)[1], _distinct(item.object_boxes)[1]
+        h, o = encoding.distinct_rows(item.human_boxes)[1], encoding.distinct_rows(item.object_boxes)[1]
         for block in range(0, int(o.max()) + 1 if n else 0, boxes_per_slot):
             members = np.nonzero((o >= block) & (o < block + boxes_per_slot))[0]
             start, humans = 0, set()
@@ -220,7 +208,7 @@ def run_items(model_fn: Callable[..., dict], items: Sequence[PairItem], *, mesh,
             poses = [item.poses[j] for j in idx]
             if boxes_per_slot:
                 for boxes, table, index in ((human, hb, hi_), (obj, ob, oi_)):
-                    distinct, index[k, :m] = _distinct(boxes)
+                    distinct, index[k, :m] = encoding.distinct_rows(boxes)
                     table[k, :len(distinct)] = distinct * scale
             else:
                 hb[k, :m] = human * scale

@@ -184,39 +184,31 @@ class TIN(nnx.Module):
             positives, D copies branch 1), so the object stream (res5 + attention) runs on
             those rows only, as the original crops objects of positives only; the other
             rows' object features are zeros. None = every row.
-          human_index, object_index: (B, P) int, inference over distinct boxes: then
-            ``human_boxes`` (B, U, 4) and ``object_boxes`` (B, V, 4) hold each slot's
-            distinct boxes, and pair p reads rows ``human_index[:, p]`` and
-            ``object_index[:, p]``. The res5 features and the attended contexts depend on
-            one box alone, so they are computed once per distinct box (a test image pairs
-            every human with every object); patterns, part boxes and the heads stay per
-            pair. Both or neither; not in training.
+          human_index, object_index: (B, P) int, distinct boxes: then ``human_boxes``
+            (B, U, 4) (and ``object_boxes`` (B, V, 4)) hold each slot's distinct boxes, and
+            pair p reads rows ``human_index[:, p]`` (and ``object_index[:, p]``). The res5
+            features depend on one box alone, so they are computed once per distinct box;
+            at inference so are the attended contexts (a test image pairs every human with
+            every object). In training the contexts stay per pair: their attention has
+            dropout, drawn per pair, so the step is the per-pair one exactly (same values,
+            same dropout masks, same gradients). Patterns, part boxes and the heads stay
+            per pair. Inference takes both or neither; training takes ``human_index``
+            only (the object stream already runs on the positive rows alone).
           train: dropout on.
         """
         cfg = self.cfg
         self.set_attributes(deterministic=not train, raise_if_not_found=False)
         feature_hw = -(-image_hw // 16)
         head = self.backbone.image_to_head(image, image_hw)  # (B, h, w, 1024)
-        valid = mask_padding(jnp.ones(head.shape[:3] + (1,), bool), feature_hw)[..., 0]
-        if (human_index is None) != (object_index is None) or (human_index is not None and train):
-            raise ValueError("human_index and object_index go together, at inference only")
+        if train and object_index is not None:
+            raise ValueError("object_index is for inference; training takes human_index only")
+        if not train and (human_index is None) != (object_index is None):
+            raise ValueError("at inference human_index and object_index go together")
         object_rows = self._object_rows(positive, positive_rows)
-        fc7_H = self._res5(self.backbone.block4, head, human_boxes, feature_hw)
-        fc7_O = self._res5(self.block5, head, object_boxes[:, :object_rows], feature_hw)
+        fc7_H, fc7_SH, fc7_O, fc7_SO, human_boxes = self._instance_features(
+            head, feature_hw, human_boxes, object_boxes[:, :object_rows], human_index, object_index,
+            patterns.shape[1], train)
         sp = self.sp(patterns[..., 0:2].astype(cfg.dtype or jnp.float32))  # (B, P, 5408)
-        head_phi = jax.nn.relu(self.head_phi(head))
-        context_map = self._context_map(jax.nn.relu(self.head_g(head)))
-        fc7_SH = self._context(self.Att_H, fc7_H, head_phi, context_map, valid)
-        fc7_SO = self._context(self.Att_O, fc7_O, head_phi, context_map, valid)
-        f32 = lambda x: x.astype(jnp.float32)
-        if human_index is not None:  # distinct boxes -> pairs
-            take = lambda x, i: jnp.take_along_axis(x, i[..., None], axis=1)
-            fc7_H, fc7_SH = f32(take(fc7_H, human_index)), take(fc7_SH, human_index)
-            fc7_O, fc7_SO = f32(take(fc7_O, object_index)), take(fc7_SO, object_index)
-            human_boxes = take(human_boxes, human_index)  # the part level's no-pose default
-        else:
-            pad = lambda x: jnp.pad(f32(x), ((0, 0), (0, patterns.shape[1] - x.shape[1]), (0, 0)))
-            fc7_H, fc7_O, fc7_SO = f32(fc7_H), pad(fc7_O), pad(fc7_SO)
 
         out = {}
         if cfg.hoi_classifier:
@@ -237,6 +229,29 @@ class TIN(nnx.Module):
             out["binary"] = self._discriminator(fc7_H, fc7_O, fc7_SH, fc7_SO, part_att, sp,
                                                 pose_pattern, positive)
         return jax.tree.map(lambda x: x.astype(jnp.float32), out)
+
+    def _instance_features(self, head, feature_hw, human_boxes, object_boxes, human_index,
+                           object_index, pairs, train):
+        """(fc7_H, fc7_SH, fc7_O, fc7_SO, per-pair human boxes), each (B, pairs, .) float32:
+        res5 per box row, the attended contexts per row at inference (per pair in training,
+        their dropout being per pair), the rows taken per pair (see ``__call__``)."""
+        valid = mask_padding(jnp.ones(head.shape[:3] + (1,), bool), feature_hw)[..., 0]
+        fc7_H = self._res5(self.backbone.block4, head, human_boxes, feature_hw)
+        fc7_O = self._res5(self.block5, head, object_boxes, feature_hw)
+        take = lambda x, i: jnp.take_along_axis(x, i[..., None], axis=1)
+        if train and human_index is not None:  # distinct boxes -> pairs before the attention
+            fc7_H, human_boxes = take(fc7_H, human_index), take(human_boxes, human_index)
+        head_phi = jax.nn.relu(self.head_phi(head))
+        context_map = self._context_map(jax.nn.relu(self.head_g(head)))
+        fc7_SH = self._context(self.Att_H, fc7_H, head_phi, context_map, valid)
+        fc7_SO = self._context(self.Att_O, fc7_O, head_phi, context_map, valid)
+        f32 = lambda x: x.astype(jnp.float32)
+        if human_index is not None and not train:  # distinct boxes -> pairs
+            fc7_H, fc7_SH = f32(take(fc7_H, human_index)), take(fc7_SH, human_index)
+            fc7_O, fc7_SO = f32(take(fc7_O, object_index)), take(fc7_SO, object_index)
+            return fc7_H, fc7_SH, fc7_O, fc7_SO, take(human_boxes, human_index)
+        pad = lambda x: jnp.pad(f32(x), ((0, 0), (0, pairs - x.shape[1]), (0, 0)))  # object rows
+        return f32(fc7_H), fc7_SH, pad(fc7_O), pad(fc7_SO), human_boxes
 
     def _discriminator(self, fc7_H, fc7_O, fc7_SH, fc7_SO, part_att, sp, pose_pattern, positive):
         cfg = self.cfg

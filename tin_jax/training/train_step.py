@@ -26,7 +26,10 @@ from tin_jax.state.model import ModelParts
 from tin_jax.training import optim
 
 BATCH_KEYS = ("image", "image_hw", "human_boxes", "object_boxes", "patterns", "labels",
-              "person_labels", "binary", "pair_mask", "num_pos", "part_boxes")
+              "person_labels", "binary", "pair_mask", "num_pos", "part_boxes", "human_table",
+              "human_index")
+# present only when the config asks: part boxes (part level), the distinct-human table
+OPTIONAL_KEYS = ("part_boxes", "human_table", "human_index")
 
 
 # A transfer step uses another dataset's images for D: no HOI labels.
@@ -49,6 +52,28 @@ def device_batch(batch: dict):
     image = encoding.normalize_image(batch["image"], batch["image_hw"], xp=jnp)
     patterns = encoding.decode_patterns(batch["patterns"], xp=jnp)
     return image, patterns
+
+
+def padded_shapes(local_batch: dict) -> np.ndarray:
+    """(image height, image width, human table rows) of a host's batch: the shapes it was
+    padded to (its bucket, its table size; 0 rows without a table)."""
+    table = local_batch.get("human_table")
+    return np.array([*local_batch["image"].shape[1:3], 0 if table is None else table.shape[1]])
+
+
+def pad_to_shapes(local_batch: dict, shapes) -> dict:
+    """The batch zero-padded to the shapes ``(height, width, table rows)``, no smaller than its
+    own (see ``padded_shapes``). Hosts pad their batches to the largest of all hosts' shapes
+    (``trainer``): one global array needs every host's part alike. Zeros are what the
+    pipeline pads with (outside ``image_hw``; table rows no pair reads)."""
+    h, w, rows = (int(v) for v in shapes)
+    image = local_batch["image"]
+    out = dict(local_batch, image=np.pad(image, ((0, 0), (0, h - image.shape[1]),
+                                                 (0, w - image.shape[2]), (0, 0))))
+    if "human_table" in local_batch:
+        table = local_batch["human_table"]
+        out["human_table"] = np.pad(table, ((0, 0), (0, rows - table.shape[1]), (0, 0)))
+    return out
 
 
 def _dict_path(path) -> str:
@@ -95,8 +120,9 @@ def make_train_step(parts: ModelParts, tx, schedule, weights, config, dataset: s
         def loss_fn(params):
             model = parts.merge(optim.stop_frozen_gradients(params, frozen), state["stats"])
             nnx.reseed(model, dropout=jax.random.fold_in(jax.random.key(seed), step))
-            logits = model(image, batch["image_hw"], batch["human_boxes"], batch["object_boxes"],
-                           patterns, part_boxes=batch.get("part_boxes"), positive=positive,
+            logits = model(image, batch["image_hw"], batch.get("human_table", batch["human_boxes"]),
+                           batch["object_boxes"], patterns, part_boxes=batch.get("part_boxes"),
+                           human_index=batch.get("human_index"), positive=positive,
                            positive_rows=positive_rows, train=True)
             if source:
                 return losses.binary_loss(logits, batch, weights["binary"])

@@ -34,6 +34,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 from flax import nnx
+from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from tin_jax import cli
@@ -145,7 +146,17 @@ def pipeline_config(config, data_dir: str) -> ip.PipelineConfig:
         image_buckets=tuple(tuple(b) for b in config.data.image_buckets),
         max_long_side=config.data.max_long_side or None,
         sampling=train_step.sampling_config(config, ip.load_info(data_dir).metadata["dataset"]),
-        part_boxes=bool(config.model.part_level))
+        part_boxes=bool(config.model.part_level),
+        human_table_sizes=tuple(config.data.human_table_sizes) or None)
+
+
+def compile_limit(config) -> int:
+    """Compilations of the train step beyond which shapes churn (a TrainingError): the
+    configured limit, else twice the shapes the buckets allow."""
+    if config.compile_limit:
+        return config.compile_limit
+    tables = len(config.data.human_table_sizes) + 1  # + the pair-slot fallback
+    return 2 * len(config.data.image_buckets) * tables
 
 
 @dataclasses.dataclass(frozen=True)
@@ -366,13 +377,16 @@ class _Loop:
         fn, keys = ((self.step_fn, train_step.BATCH_KEYS) if src is None
                     else (self.source_fn, train_step.SOURCE_KEYS))
         local_batch = next(it if src is None else source_its[src])
+        if jax.process_count() > 1:  # each host padded to its own bucket: take the largest
+            shapes = multihost_utils.process_allgather(train_step.padded_shapes(local_batch))
+            local_batch = train_step.pad_to_shapes(local_batch, np.max(shapes, axis=0))
         batch = {k: jax.make_array_from_process_local_data(self.run_.data_sh, local_batch[k])
-                 for k in keys if k != "part_boxes" or k in local_batch}  # part level only
+                 for k in keys if k not in train_step.OPTIONAL_KEYS or k in local_batch}
         state, metrics = fn(state, batch)
         self.log.add(step, metrics)
-        if fn._cache_size() > self.config.compile_limit:  # pylint: disable=protected-access
-            raise TrainingError(f"{fn._cache_size()} compilations of the train step: image "  # pylint: disable=protected-access
-                                "sizes are not bucketed (config.data.image_buckets)")
+        if fn._cache_size() > compile_limit(self.config):  # pylint: disable=protected-access
+            raise TrainingError(f"{fn._cache_size()} compilations of the train step: shapes are "  # pylint: disable=protected-access
+                                "not bucketed (config.data.image_buckets, human_table_sizes)")
         return state
 
     def _after_step(self, state: dict, done: int, bar) -> None:
