@@ -15,7 +15,9 @@ Each row says its mean pairs per example. Rates are measured in subprocesses pin
 2 cores (``os.sched_setaffinity``) with tf.data's thread pool sized to match; the sampling
 (numpy in ``tf.numpy_function``) holds the GIL, so threads do not scale it: the "2 processes"
 rows run two pipelines on one core each, each taking its half of the same global stream
-(``process_index``/``process_count``), which is how the rate grows with cores. The 8 and 16
+(``process_index``/``process_count``), which is how the rate grows with cores; the "2 workers"
+rows are what training runs with ``config.data.workers = 2``: one host's stream, sampled by
+two input processes (``tin_jax.data.workers``), batched in the reading process. The 8 and 16
 core lines are extrapolations from those measurements, and say so.
 """
 
@@ -99,21 +101,24 @@ def _original_loop(raw: str, steps: int) -> float:
 
 
 def _pipeline(out: str, steps: int, batch: int, part_boxes: bool, threads: int,
-              index: int = 0, count: int = 1) -> dict:
-    """examples/s of this process's slice (``index`` of ``count``) and mean pairs per example."""
-    from tin_jax.data import input_pipeline as ip
-    ds, _ = ip.train_dataset(ip.PipelineConfig(data_dir=out, local_batch_size=batch,
-                                               part_boxes=part_boxes, num_parallel_calls=threads,
-                                               threads=threads),
-                             process_index=index, process_count=count)
-    it = ds.as_numpy_iterator()
-    for _ in range(3):  # warm-up: graph tracing, first files
-        next(it)
-    pairs, t0 = 0.0, time.perf_counter()
-    for _ in range(steps // (batch * count)):
-        pairs += float(next(it)["pair_mask"].sum())
-    n = steps // (batch * count) * batch
-    return dict(rate=n / (time.perf_counter() - t0), pairs=pairs / n)
+              index: int = 0, count: int = 1, workers: int = 0) -> dict:
+    """examples/s of this process's slice (``index`` of ``count``) and mean pairs per example;
+    sampled by ``workers`` input processes when above 1 (``tin_jax.data.workers``)."""
+    from tin_jax.data import input_pipeline as ip, workers as input_workers
+    it, _ = input_workers.train_batches(
+        ip.PipelineConfig(data_dir=out, local_batch_size=batch, part_boxes=part_boxes,
+                          num_parallel_calls=threads, threads=threads, workers=workers),
+        process_index=index, process_count=count)
+    try:
+        for _ in range(3):  # warm-up: graph tracing, first files, workers started
+            next(it)
+        pairs, t0 = 0.0, time.perf_counter()
+        for _ in range(steps // (batch * count)):
+            pairs += float(next(it)["pair_mask"].sum())
+        n = steps // (batch * count) * batch
+        return dict(rate=n / (time.perf_counter() - t0), pairs=pairs / n)
+    finally:
+        getattr(it, "close", lambda: None)()
 
 
 def _stages(out: str, part_boxes: bool, n: int = 96) -> dict:
@@ -178,7 +183,8 @@ def _child(args: dict) -> None:
         res = dict(rate=statistics.median(_original_loop(args["raw"], args["steps"]) for _ in range(args["repeats"])))
     else:
         runs = [_pipeline(args["out"], args["steps"], 8 // args["count"], args["parts"], len(args["cores"]),
-                          args["index"], args["count"]) for _ in range(args["repeats"])]
+                          args["index"], args["count"], args.get("workers", 0))
+                for _ in range(args["repeats"])]
         res = dict(rate=statistics.median(r["rate"] for r in runs), pairs=runs[0]["pairs"])
     print("RESULT " + json.dumps(res))
 
@@ -234,7 +240,7 @@ def main() -> None:
         base = _result(_spawn(what="original", raw=dirs["real"][0], cores=cores[:1], **common))["rate"]
         print(f"\noriginal loop (baseline), real layout, 1 core: {base:.1f} examples/s")
         print(f"\n{'tf.data, batch 8':<34} {'pairs/ex':>8} {'1 core':>8} {'2 thr, 2 cores':>15} "
-              f"{'2 proc, 2 cores':>16} {'per core':>9}")
+              f"{'2 proc, 2 cores':>16} {'2 workers':>10} {'per core':>9}")
         per_core = {}
         for layout, (raw, out) in dirs.items():
             for parts in (False, True):
@@ -243,14 +249,17 @@ def main() -> None:
                 procs = [_spawn(what="pipe", out=out, parts=parts, cores=[c], index=i, count=2, **common)
                          for i, c in enumerate(cores)]
                 proc_rate = sum(_result(pr)["rate"] for pr in procs)
+                pool = _result(_spawn(what="pipe", out=out, parts=parts, cores=cores, index=0, count=1,
+                                      workers=len(cores), **common))
                 name = f"{layout}{', part boxes' if parts else ''}"
-                per_core[name] = (proc_rate / 2, two["rate"])
+                per_core[name] = (proc_rate / 2, pool["rate"] / 2, two["rate"])
                 print(f"{name:<34} {one['pairs']:>8.1f} {one['rate']:>8.1f} {two['rate']:>15.1f} "
-                      f"{proc_rate:>16.1f} {proc_rate / 2:>9.1f}")
+                      f"{proc_rate:>16.1f} {pool['rate']:>10.1f} {proc_rate / 2:>9.1f}")
         need = 3 * GPU_RATE
         print(f"\nEXTRAPOLATION (not measured): examples/s on 8 / 16 cores; target {need} (3 x {GPU_RATE})")
-        for name, (rate, threads_rate) in per_core.items():
+        for name, (rate, pool_rate, threads_rate) in per_core.items():
             print(f"  {name:<32} processes: {8 * rate:7.0f} / {16 * rate:7.0f}   "
+                  f"workers: {8 * pool_rate:7.0f} / {16 * pool_rate:7.0f}   "
                   f"threads in one process: ~{threads_rate:.0f} (2-thread rate; the GIL-bound sampling caps it)")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
 

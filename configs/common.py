@@ -47,6 +47,10 @@ def base_config() -> ml_collections.ConfigDict:
     # the pair slots), one compilation each; () = the res5 on every pair slot. Same losses
     # and gradients either way (tests/test_distinct_boxes.py).
     c.data.human_table_sizes = (24, 32, 48, 64)
+    # Processes sampling this host's training examples (decode, jitter, interaction patterns):
+    # the sampling holds Python's GIL, so it scales over cores in processes only. 0 = in the
+    # training process. A GPU host: about its cores per GPU (benchmarks/pipeline.py).
+    c.data.workers = 0
 
     c.model = ml_collections.ConfigDict()
     c.model.interactiveness = True

@@ -61,6 +61,10 @@ class PipelineConfig:
     # scales with it; the sampling (numpy, under the GIL) does not: one process's sampling
     # rate is its ceiling (benchmarks/pipeline.py)
     threads: int | None = None
+    # Processes that sample (decode, jitter, patterns) for this host, fed its chunks in order
+    # (``tin_jax.data.workers.train_batches``): the sampling holds Python's GIL, so threads
+    # cannot scale it, processes do. 0 = in the training process, by tf.data.
+    workers: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,7 +186,7 @@ def _sample_fn(cfg: PipelineConfig, num_labels: int):
         return [s[k].astype(dt.as_numpy_dtype, copy=False) for k, dt, _ in out_specs]
 
     def fn(elem):
-        ex, chunk, epoch = elem["example"], elem["chunk"], elem["epoch"]
+        ex, chunk, epoch = features.parse_example(elem["record"]), elem["chunk"], elem["epoch"]
         image = decode_image_bgr(ex["image/encoded"])
         height, width = tf.shape(image)[0], tf.shape(image)[1]
         outs = tf.numpy_function(
@@ -211,10 +215,15 @@ def _sample_fn(cfg: PipelineConfig, num_labels: int):
     return fn
 
 
-def _chunks(ex: dict, chunk_size: int, epoch: tf.Tensor) -> tf.data.Dataset:
-    n = tf.shape(ex["gt/label_counts"], out_type=tf.int64)[0]
+_GT_COUNT = {"gt/label_counts": tf.io.VarLenFeature(tf.int64)}
+
+
+def _chunks(record: tf.Tensor, chunk_size: int, epoch: tf.Tensor) -> tf.data.Dataset:
+    """One element per chunk of a record: the record still serialized (it is parsed where
+    its chunk is sampled, by this host or input worker only), its chunk, the epoch."""
+    n = tf.io.parse_single_example(record, _GT_COUNT)["gt/label_counts"].dense_shape[0]
     k = (n + chunk_size - 1) // chunk_size
-    return tf.data.Dataset.range(k).map(lambda c: dict(example=ex, chunk=c, epoch=epoch))
+    return tf.data.Dataset.range(k).map(lambda c: dict(record=record, chunk=c, epoch=epoch))
 
 
 def _epoch_dataset(files: list[str], cfg: PipelineConfig, epoch: tf.Tensor) -> tf.data.Dataset:
@@ -223,8 +232,7 @@ def _epoch_dataset(files: list[str], cfg: PipelineConfig, epoch: tf.Tensor) -> t
     if cfg.shuffle:
         files = files.shuffle(len(files), seed=seed, reshuffle_each_iteration=False)
     ds = tf.data.TFRecordDataset(files, num_parallel_reads=None)
-    ds = ds.map(features.parse_example)
-    ds = ds.flat_map(lambda ex: _chunks(ex, cfg.sampling.chunk_size, epoch))
+    ds = ds.flat_map(lambda record: _chunks(record, cfg.sampling.chunk_size, epoch))
     if cfg.shuffle:
         ds = ds.shuffle(cfg.shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
     return ds
@@ -284,6 +292,34 @@ def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: in
     and ``patterns`` uint8 (see :func:`encoding.decode_patterns`): compact on the host,
     widened on the device.
     """
+    cfg, ds, facts = chunk_elements(cfg, start_step=start_step, process_index=process_index,
+                                    process_count=process_count)
+    ds = sample_chunks(ds, cfg, facts["num_labels"])
+    ds = ds.padded_batch(cfg.local_batch_size, drop_remainder=True)
+    ds = ds.map(_pad_to_bucket(cfg))
+    return ds.with_options(_options(cfg)).prefetch(cfg.prefetch), facts
+
+
+def sample_chunks(ds: tf.data.Dataset, cfg: PipelineConfig, num_labels: int) -> tf.data.Dataset:
+    """:func:`chunk_elements`' stream -> training examples (decoded, sampled, unbatched), in order."""
+    return ds.map(_sample_fn(cfg, num_labels), num_parallel_calls=cfg.num_parallel_calls,
+                  deterministic=True).with_options(_options(cfg))
+
+
+def _options(cfg: PipelineConfig) -> tf.data.Options:
+    options = tf.data.Options()
+    options.deterministic = True
+    options.experimental_optimization.map_parallelization = True
+    if cfg.threads:
+        options.threading.private_threadpool_size = cfg.threads
+    return options
+
+
+def chunk_elements(cfg: PipelineConfig, *, start_step: int = 0, process_index: int = 0,
+                   process_count: int = 1) -> tuple[PipelineConfig, tf.data.Dataset, dict]:
+    """(config with the dataset's defaults resolved, this host's chunks in training order,
+    facts): the stream :func:`train_dataset` samples and batches, each element a serialized
+    record, its chunk and its epoch (``tin_jax.data.workers`` samples them in processes)."""
     info = load_info(cfg.data_dir)
     if cfg.sampling.negatives_use_stored_label is None:
         cfg = dataclasses.replace(cfg, sampling=dataclasses.replace(
@@ -307,17 +343,7 @@ def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: in
         ds = ds.enumerate().filter(
             lambda i, _: tf.logical_and(i % global_batch >= lo, i % global_batch < lo + local))
         ds = ds.map(lambda _, x: x)
-    ds = ds.map(_sample_fn(cfg, info.num_labels), num_parallel_calls=cfg.num_parallel_calls,
-                deterministic=True)
-    ds = ds.padded_batch(cfg.local_batch_size, drop_remainder=True)
-    ds = ds.map(_pad_to_bucket(cfg))
-    options = tf.data.Options()
-    options.deterministic = True
-    options.experimental_optimization.map_parallelization = True
-    if cfg.threads:
-        options.threading.private_threadpool_size = cfg.threads
-    ds = ds.with_options(options).prefetch(cfg.prefetch)
-    return ds, dict(chunks_per_epoch=per_epoch, num_labels=info.num_labels,
+    return cfg, ds, dict(chunks_per_epoch=per_epoch, num_labels=info.num_labels,
                     max_pairs=cfg.sampling.max_pairs, global_batch_size=global_batch)
 
 

@@ -39,7 +39,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 
 from tin_jax import cli
 from tin_jax.checkpoints import init_from
-from tin_jax.data import input_pipeline as ip
+from tin_jax.data import input_pipeline as ip, workers
 from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm
 from tin_jax.state import model as state_model, spec as model_spec, store
 from tin_jax.training import optim, train_step, workdir_lock
@@ -147,7 +147,8 @@ def pipeline_config(config, data_dir: str) -> ip.PipelineConfig:
         max_long_side=config.data.max_long_side or None,
         sampling=train_step.sampling_config(config, ip.load_info(data_dir).metadata["dataset"]),
         part_boxes=bool(config.model.part_level),
-        human_table_sizes=tuple(config.data.human_table_sizes) or None)
+        human_table_sizes=tuple(config.data.human_table_sizes) or None,
+        workers=config.data.get("workers", 0))
 
 
 def compile_limit(config) -> int:
@@ -327,9 +328,9 @@ def _train(config: ml_collections.ConfigDict, workdir: str, progress: bool) -> T
 
     mix = TransferMix.from_config(config)
     host = dict(process_index=jax.process_index(), process_count=jax.process_count())
-    ds, facts = ip.train_dataset(pcfg, start_step=mix.target_steps_before(start), **host)
-    source_its = [ip.train_dataset(pipeline_config(config, d), start_step=mix.source_steps_before(start, i),
-                                   **host)[0].as_numpy_iterator()
+    it, facts = workers.train_batches(pcfg, start_step=mix.target_steps_before(start), **host)
+    source_its = [workers.train_batches(pipeline_config(config, d), start_step=mix.source_steps_before(start, i),
+                                        **host)[0]
                   for i, d in enumerate(mix.dirs)]
     from clu import metric_writers  # pylint: disable=g-import-not-at-top
     writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0,
@@ -341,8 +342,10 @@ def _train(config: ml_collections.ConfigDict, workdir: str, progress: bool) -> T
     bar = _progress_bar(config, start) if progress else None
     try:
         with _Preemption() as preemption:
-            state, step = loop.run(state, start, ds.as_numpy_iterator(), source_its, mix, preemption, bar)
+            state, step = loop.run(state, start, it, source_its, mix, preemption, bar)
     finally:
+        for stream in [it, *source_its]:  # input worker processes end here
+            getattr(stream, "close", lambda: None)()
         if bar is not None:
             bar.close()
         mngr.wait_until_finished()
