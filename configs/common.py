@@ -49,7 +49,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.data.human_table_sizes = (24, 32, 48, 64)
     # Processes sampling this host's training examples (decode, jitter, interaction patterns):
     # the sampling holds Python's GIL, so it scales over cores in processes only. 0 = in the
-    # training process. A GPU host: about its cores per GPU (benchmarks/pipeline.py).
+    # training process. Measure before using it (benchmarks/pipeline.py): on 2 cores it is slower.
     c.data.workers = 0
 
     c.model = ml_collections.ConfigDict()
