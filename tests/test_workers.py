@@ -45,8 +45,7 @@ def test_worker_batches_equal_the_tf_data_batches(hico_dir, case):
             np.testing.assert_array_equal(b[k], a[k], err_msg=k)
 
 
-def test_a_worker_that_dies_stops_the_stream_with_its_exit_code(hico_dir, monkeypatch):
-    monkeypatch.setattr(workers, "POLL_S", 0.2)
+def test_a_worker_that_dies_stops_the_stream_with_its_exit_code(hico_dir):
     cfg = ip.PipelineConfig(data_dir=hico_dir, seed=1, local_batch_size=2, workers=2)
     it, _ = workers.train_batches(cfg)
     try:

@@ -1,10 +1,11 @@
-"""Training examples sampled in worker processes: the batches of ``train_dataset``, faster.
+"""Training examples sampled in worker processes: the batches of ``train_dataset``.
 
 The sampling (jitter, interaction patterns, part boxes) is numpy under Python's GIL inside a
 ``tf.numpy_function``, so tf.data's threads cannot spread it over cores: one process samples
 at most a few hundred examples per second (``benchmarks/pipeline.py``), less than one GPU
-consumes. Here this host's chunks, still serialized records, are read in order by the training
-process and dealt round-robin to ``workers`` processes (element j to worker j mod W); each
+consumes. Processes can use more cores; on 2 cores they are slower than sampling in
+process (``benchmarks/pipeline.py``: the examples cross pipes pickled). Here this host's
+chunks, still serialized records, are read in order by the training process and dealt round-robin to ``workers`` processes (element j to worker j mod W); each
 decodes and samples its share with the pipeline's own functions and sends the examples back;
 the training process takes them in the same round-robin order and batches them as
 ``train_dataset`` does (zero padding to the batch's largest image and table, then to the
@@ -24,7 +25,7 @@ from tin_jax.data import encoding
 from tin_jax.data import input_pipeline as ip
 
 IN_FLIGHT = 4  # chunks handed to a worker ahead of the one awaited
-POLL_S = 5.0  # how often a wait checks that the worker still lives
+EXIT_WAIT_S = 5.0  # how long a reader waits for a worker whose pipe ended to report its exit
 
 
 class InputWorkerError(RuntimeError):
@@ -88,12 +89,10 @@ def _work(cfg: ip.PipelineConfig, num_labels: int, inbox, outbox) -> None:
 def _receive(box, proc, w: int):
     """The next example from worker ``w``'s pipe. The pipe's write end lives in the worker
     only, so a worker that dies, even halfway through a message, ends it (EOFError)."""
-    while not box.poll(POLL_S):
-        pass
     try:
         item = box.recv()
     except (EOFError, OSError):  # OSError: "got end of file during message"
-        proc.join(timeout=POLL_S)
+        proc.join(timeout=EXIT_WAIT_S)
         raise InputWorkerError(f"input worker {w} exited with code {proc.exitcode} "
                                "before sending its next example") from None
     if isinstance(item, tuple) and item[:1] == ("error",):
