@@ -16,9 +16,10 @@ Each row says its mean pairs per example. Rates are measured in subprocesses pin
 (numpy in ``tf.numpy_function``) holds the GIL, so threads do not scale it: the "2 processes"
 rows run two pipelines on one core each, each taking its half of the same global stream
 (``process_index``/``process_count``), which is how the rate grows with cores; the "2 workers"
-rows are what training runs with ``config.data.workers = 2``: one host's stream, sampled by
-two input processes (``tin_jax.data.workers``), batched in the reading process. The 8 and 16
-core lines are extrapolations from those measurements, and say so.
+rows are what training runs with ``config.data.workers = 2``: one host's stream, its batches
+built by two input processes (``tin_jax.data.workers``) and copied out of shared memory by the
+reading process, whose own CPU time per example is measured too. The 8 and 16 core lines are
+extrapolations from those measurements, and say so.
 """
 
 from __future__ import annotations
@@ -102,8 +103,9 @@ def _original_loop(raw: str, steps: int) -> float:
 
 def _pipeline(out: str, steps: int, batch: int, part_boxes: bool, threads: int,
               index: int = 0, count: int = 1, workers: int = 0) -> dict:
-    """examples/s of this process's slice (``index`` of ``count``) and mean pairs per example;
-    sampled by ``workers`` input processes when above 1 (``tin_jax.data.workers``)."""
+    """examples/s of this process's slice (``index`` of ``count``), mean pairs per example and
+    this process's CPU ms per example (with ``workers`` > 1 input processes
+    (``tin_jax.data.workers``, ``threads`` each), the reading process's own share)."""
     from tin_jax.data import input_pipeline as ip, workers as input_workers
     it, _ = input_workers.train_batches(
         ip.PipelineConfig(data_dir=out, local_batch_size=batch, part_boxes=part_boxes,
@@ -112,11 +114,12 @@ def _pipeline(out: str, steps: int, batch: int, part_boxes: bool, threads: int,
     try:
         for _ in range(3):  # warm-up: graph tracing, first files, workers started
             next(it)
-        pairs, t0 = 0.0, time.perf_counter()
+        pairs, t0, cpu0 = 0.0, time.perf_counter(), time.process_time()
         for _ in range(steps // (batch * count)):
             pairs += float(next(it)["pair_mask"].sum())
         n = steps // (batch * count) * batch
-        return dict(rate=n / (time.perf_counter() - t0), pairs=pairs / n)
+        return dict(rate=n / (time.perf_counter() - t0), pairs=pairs / n,
+                    cpu_ms=(time.process_time() - cpu0) * 1000 / n)
     finally:
         getattr(it, "close", lambda: None)()
 
@@ -182,10 +185,13 @@ def _child(args: dict) -> None:
     elif args["what"] == "original":
         res = dict(rate=statistics.median(_original_loop(args["raw"], args["steps"]) for _ in range(args["repeats"])))
     else:
-        runs = [_pipeline(args["out"], args["steps"], 8 // args["count"], args["parts"], len(args["cores"]),
-                          args["index"], args["count"], args.get("workers", 0))
+        workers = args.get("workers", 0)
+        threads = 1 if workers > 1 else len(args["cores"])  # a worker per core
+        runs = [_pipeline(args["out"], args["steps"], 8 // args["count"], args["parts"], threads,
+                          args["index"], args["count"], workers)
                 for _ in range(args["repeats"])]
-        res = dict(rate=statistics.median(r["rate"] for r in runs), pairs=runs[0]["pairs"])
+        res = dict(rate=statistics.median(r["rate"] for r in runs), pairs=runs[0]["pairs"],
+                   cpu_ms=statistics.median(r["cpu_ms"] for r in runs))
     print("RESULT " + json.dumps(res))
 
 
@@ -252,14 +258,20 @@ def main() -> None:
                 pool = _result(_spawn(what="pipe", out=out, parts=parts, cores=cores, index=0, count=1,
                                       workers=len(cores), **common))
                 name = f"{layout}{', part boxes' if parts else ''}"
-                per_core[name] = (proc_rate / 2, pool["rate"] / 2, two["rate"])
+                per_core[name] = (proc_rate / 2, pool, two["rate"])
                 print(f"{name:<34} {one['pairs']:>8.1f} {one['rate']:>8.1f} {two['rate']:>15.1f} "
                       f"{proc_rate:>16.1f} {pool['rate']:>10.1f} {proc_rate / 2:>9.1f}")
         need = 3 * GPU_RATE
-        print(f"\nEXTRAPOLATION (not measured): examples/s on 8 / 16 cores; target {need} (3 x {GPU_RATE})")
-        for name, (rate, pool_rate, threads_rate) in per_core.items():
-            print(f"  {name:<32} processes: {8 * rate:7.0f} / {16 * rate:7.0f}   "
-                  f"workers: {8 * pool_rate:7.0f} / {16 * pool_rate:7.0f}   "
+        print(f"\nEXTRAPOLATION (not measured): examples/s on 8 / 16 cores; target {need} (3 x {GPU_RATE}).\n"
+              "Workers: the measured 2-worker rate per core times the cores (the workers and the\n"
+              "reading process share them as on 2 cores), at most 1000 / t, t the reading process's\n"
+              "measured ms per example (it is one thread). Processes: the '2 proc' rate per core\n"
+              "times the cores, an upper bound (no reading process, no copy).")
+        for name, (rate, pool, threads_rate) in per_core.items():
+            cap = 1000 / pool["cpu_ms"]
+            work = lambda n: min(n * pool["rate"] / 2, cap)
+            print(f"  {name:<32} workers: {work(8):6.0f} / {work(16):6.0f} (reader {pool['cpu_ms']:.2f} ms/ex, "
+                  f"cap {cap:.0f})   processes: {8 * rate:6.0f} / {16 * rate:6.0f}   "
                   f"threads in one process: ~{threads_rate:.0f} (2-thread rate; the GIL-bound sampling caps it)")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
 

@@ -47,9 +47,9 @@ def base_config() -> ml_collections.ConfigDict:
     # the pair slots), one compilation each; () = the res5 on every pair slot. Same losses
     # and gradients either way (tests/test_distinct_boxes.py).
     c.data.human_table_sizes = (24, 32, 48, 64)
-    # Processes sampling this host's training examples (decode, jitter, interaction patterns):
+    # Processes building this host's training batches (decode, jitter, interaction patterns):
     # the sampling holds Python's GIL, so it scales over cores in processes only. 0 = in the
-    # training process. Measure before using it (benchmarks/pipeline.py): on 2 cores it is slower.
+    # training process. About one per core the host can spare for input (benchmarks/pipeline.py).
     c.data.workers = 0
 
     c.model = ml_collections.ConfigDict()

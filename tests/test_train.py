@@ -72,6 +72,8 @@ REFERENCE_STEPS = ["--config.total_steps=16", "--config.checkpoint_every=4", "--
 
 @pytest.mark.xdist_group("reference_run")
 def test_kill_and_resume_is_bitwise_exact(hico_dir, reference_run, tmp_path):
+    """Killed, then resumed with its batches built by input worker processes: the same
+    parameters and losses as the uninterrupted in-process run, bit for bit."""
     steps = REFERENCE_STEPS
     ref = reference_run
     run = tmp_path / "killed"
@@ -86,7 +88,7 @@ def test_kill_and_resume_is_bitwise_exact(hico_dir, reference_run, tmp_path):
     assert proc.poll() is None, "finished before the kill"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    _run(_cmd(hico_dir, run, *steps))
+    _run(_cmd(hico_dir, run, *steps, "--config.data.workers=2"))  # resumed with input workers
     (s1, a), (s2, b) = _final_params(ref), _final_params(run)
     assert s1 == s2 == 16
     for x, y in zip(_leaves(a), _leaves(b)):

@@ -20,8 +20,7 @@ def _take(it, n):
 
 @pytest.mark.parametrize("case", ["tables_and_parts", "resized_second_host"])
 def test_worker_batches_equal_the_tf_data_batches(hico_dir, case):
-    """Round-robin over 3 processes, batches of 2 (so batches straddle workers), resumed at a
-    step, with the human tables and part boxes (variable table sizes, 10 part boxes) or resized
+    """Batches dealt round-robin to 3 processes, resumed at a step, with the human tables and part boxes (variable table sizes, 10 part boxes) or resized
     images on the second of two hosts: every array equal to ``train_dataset``'s."""
     cfg = ip.PipelineConfig(data_dir=hico_dir, seed=7, local_batch_size=2, shuffle_buffer=32)
     host = dict(start_step=3)
@@ -59,34 +58,67 @@ def test_a_worker_that_dies_stops_the_stream_with_its_exit_code(hico_dir):
         it.close()
 
 
-def test_a_worker_that_fails_sends_its_error_and_the_stream_raises_it(hico_dir):
-    """Run in this process: a record that is not a tf.Example reaches the worker; its
-    traceback comes back and the reader raises it, naming the worker."""
-    import multiprocessing as mp
-    import queue
-    import threading
-
-    cfg, _, facts = ip.chunk_elements(ip.PipelineConfig(data_dir=hico_dir))
-    inbox = queue.Queue()
-    for item in (dict(record=b"not a tf.Example", chunk=0, epoch=0), None):
-        inbox.put(item)
-    read, write = mp.Pipe(duplex=False)
-    worker = threading.Thread(target=workers._work, args=(cfg, facts["num_labels"], inbox, write))
-    worker.start()
-    with pytest.raises(workers.InputWorkerError, match="(?s)input worker 0 failed:.*Traceback"):
-        workers._receive(read, worker, 0)
-    worker.join()
+def test_a_worker_that_fails_sends_its_error_and_the_stream_raises_it(hico_dir, tmp_path):
+    """A shard that is not TFRecord data, read in a worker: its traceback comes back and the
+    reader raises it, naming the worker."""
+    import shutil
+    bad = tmp_path / "data"
+    shutil.copytree(hico_dir, bad)
+    shard = ip.load_info(str(bad)).shards("train")[0]["file"]
+    (bad / shard).write_bytes(b"not a TFRecord file")
+    it, _ = workers.train_batches(ip.PipelineConfig(data_dir=str(bad), workers=2, shuffle=False))
+    try:
+        with pytest.raises(workers.InputWorkerError, match="(?s)input worker 0 failed:.*Traceback.*corrupted record"):
+            next(it)
+    finally:
+        it.close()
 
 
-def test_batch_examples_pads_like_padded_batch_and_the_buckets():
-    cfg = ip.PipelineConfig(data_dir="", image_buckets=((40, 60), (64, 64)), human_table_sizes=(4, 8))
-    a = dict(image=np.ones((30, 50, 3), np.uint8), human_table=np.ones((3, 4), np.float32),
-             num_pos=np.int32(2))
-    b = dict(image=np.full((36, 20, 3), 2, np.uint8), human_table=np.ones((5, 4), np.float32),
-             num_pos=np.int32(4))
-    out = workers.batch_examples([a, b], cfg)
-    assert out["image"].shape == (2, 40, 60, 3) and out["human_table"].shape == (2, 8, 4)
-    np.testing.assert_array_equal(out["image"][0, :30, :50], a["image"])
-    assert not out["image"][0, 30:].any() and not out["image"][1, :, 20:].any()
-    assert out["human_table"][0, 3:].sum() == 0 and out["human_table"][1, :5].all()
-    np.testing.assert_array_equal(out["num_pos"], [2, 4])
+def test_batches_larger_than_the_slot_cross_the_pipe_and_files_are_removed(hico_dir, monkeypatch):
+    """The fallbacks: with slots too small for any batch, every batch is pickled through the
+    pipe; with no memfd (as on macOS), the slots are temporary files, gone once mapped."""
+    cfg = ip.PipelineConfig(data_dir=hico_dir, seed=3, local_batch_size=2)
+    want = _take(ip.train_dataset(cfg)[0].as_numpy_iterator(), 4)
+    monkeypatch.setattr(workers, "slot_bytes", lambda *_: 4096)
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    it, _ = workers.train_batches(dataclasses.replace(cfg, workers=2))
+    try:
+        got = _take(it, 4)
+        assert all(temporary for _, _, temporary in it.files)
+        assert not any(os.path.exists(path) for _, path, _ in it.files)
+    finally:
+        it.close()
+    for a, b in zip(want, got):
+        for k in a:
+            np.testing.assert_array_equal(b[k], a[k], err_msg=k)
+
+
+def test_a_worker_exits_when_the_reader_has_gone(hico_dir):
+    """Killing the reading process must not leave workers behind: their pipes end."""
+    import subprocess
+    import sys
+    import textwrap
+    code = textwrap.dedent(f"""
+        import os, sys
+        from tin_jax.data import input_pipeline as ip, workers
+        it, _ = workers.train_batches(ip.PipelineConfig(data_dir={hico_dir!r}, workers=2))
+        next(it)
+        print(" ".join(str(p.pid) for p in it.processes), flush=True)
+        os.kill(os.getpid(), 9)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    pids = [int(p) for p in out.stdout.split()]
+    assert len(pids) == 2, out.stderr
+    import time
+    deadline = time.time() + 60
+    while time.time() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False

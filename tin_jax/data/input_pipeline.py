@@ -61,9 +61,10 @@ class PipelineConfig:
     # scales with it; the sampling (numpy, under the GIL) does not: one process's sampling
     # rate is its ceiling (benchmarks/pipeline.py)
     threads: int | None = None
-    # Processes that sample (decode, jitter, patterns) for this host, fed its chunks in order
-    # (``tin_jax.data.workers.train_batches``): the sampling holds Python's GIL, so threads
-    # cannot scale it, processes do. 0 = in the training process, by tf.data.
+    # Processes that build this host's batches (decode, jitter, patterns), worker w the
+    # batches w, w + workers, ... (``tin_jax.data.workers.train_batches``; ``threads`` is then
+    # each worker's): the sampling holds Python's GIL, so threads cannot scale it, processes
+    # do. 0 = in the training process, by tf.data.
     workers: int = 0
 
 
@@ -166,17 +167,25 @@ def decode_image_bgr(encoded: tf.Tensor) -> tf.Tensor:
     return tf.reverse(rgb, axis=[-1])
 
 
-def _sample_fn(cfg: PipelineConfig, num_labels: int):
-    scfg = cfg.sampling
-    p = scfg.max_pairs
-    out_specs = [
+def sampled_specs(cfg: PipelineConfig, num_labels: int) -> list[tuple[str, tf.DType, list]]:
+    """(key, dtype, shape) of an example's sampled arrays; the human table's rows (None) vary,
+    up to ``max_pairs``."""
+    p = cfg.sampling.max_pairs
+    specs = [
         ("human_boxes", tf.float32, [p, 4]), ("object_boxes", tf.float32, [p, 4]),
         ("labels", tf.uint8, [p, num_labels]), ("person_labels", tf.uint8, [p, num_labels]),
         ("binary", tf.uint8, [p, 2]), ("patterns", tf.uint8, [p, 64, 64, 3]),
         ("pair_mask", tf.float32, [p]), ("num_pos", tf.int32, []),
     ] + ([("part_boxes", tf.float32, [p, body.NUM_PARTS, 4])] if cfg.part_boxes else [])
+    if cfg.human_table_sizes is not None:
+        specs += [("human_table", tf.float32, [None, 4]), ("human_index", tf.int32, [p])]
+    return specs
+
+
+def _sample_fn(cfg: PipelineConfig, num_labels: int):
+    scfg = cfg.sampling
+    out_specs = sampled_specs(cfg, num_labels)
     tables = cfg.human_table_sizes is not None
-    out_specs += [("human_table", tf.float32, [None, 4]), ("human_index", tf.int32, [p])] if tables else []
     in_keys = [f"{pre}/{k}" for pre in ("gt", "neg") for k in _PAIR_KEYS]
 
     def np_fn(image_id, chunk, epoch, height, width, *arrays):
@@ -277,9 +286,11 @@ def resize_to_long_side(image: tf.Tensor, height, width, max_long_side: int) -> 
 
 
 def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: int = 0,
-                  process_count: int = 1) -> tuple[tf.data.Dataset, dict]:
+                  process_count: int = 1, batch_slice: tuple[int, int] = (0, 1)
+                  ) -> tuple[tf.data.Dataset, dict]:
     """Infinite training stream for one host, positioned at ``start_step`` (global steps of
-    ``local_batch_size * process_count`` chunks).
+    ``local_batch_size * process_count`` chunks). ``batch_slice=(i, n)`` keeps the host's
+    batches ``i, i + n, i + 2n, ...`` only (an input worker's share, ``tin_jax.data.workers``).
 
     Returns the dataset and facts about it (``chunks_per_epoch``, ``num_labels``).
     Each element is a dict of batched arrays with a leading ``local_batch_size``
@@ -294,16 +305,17 @@ def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: in
     """
     cfg, ds, facts = chunk_elements(cfg, start_step=start_step, process_index=process_index,
                                     process_count=process_count)
-    ds = sample_chunks(ds, cfg, facts["num_labels"])
+    i, n = batch_slice
+    if not 0 <= i < n:
+        raise ValueError(f"batch_slice {batch_slice}: want (i, n) with 0 <= i < n")
+    if n > 1:  # whole batches: chunks [b*L, (b+1)*L) of this host's stream for b = i mod n
+        local = cfg.local_batch_size
+        ds = ds.enumerate().filter(lambda j, _: (j // local) % n == i).map(lambda _, x: x)
+    ds = ds.map(_sample_fn(cfg, facts["num_labels"]), num_parallel_calls=cfg.num_parallel_calls,
+                deterministic=True)
     ds = ds.padded_batch(cfg.local_batch_size, drop_remainder=True)
     ds = ds.map(_pad_to_bucket(cfg))
     return ds.with_options(_options(cfg)).prefetch(cfg.prefetch), facts
-
-
-def sample_chunks(ds: tf.data.Dataset, cfg: PipelineConfig, num_labels: int) -> tf.data.Dataset:
-    """:func:`chunk_elements`' stream -> training examples (decoded, sampled, unbatched), in order."""
-    return ds.map(_sample_fn(cfg, num_labels), num_parallel_calls=cfg.num_parallel_calls,
-                  deterministic=True).with_options(_options(cfg))
 
 
 def _options(cfg: PipelineConfig) -> tf.data.Options:
@@ -319,7 +331,7 @@ def chunk_elements(cfg: PipelineConfig, *, start_step: int = 0, process_index: i
                    process_count: int = 1) -> tuple[PipelineConfig, tf.data.Dataset, dict]:
     """(config with the dataset's defaults resolved, this host's chunks in training order,
     facts): the stream :func:`train_dataset` samples and batches, each element a serialized
-    record, its chunk and its epoch (``tin_jax.data.workers`` samples them in processes)."""
+    record, its chunk and its epoch."""
     info = load_info(cfg.data_dir)
     if cfg.sampling.negatives_use_stored_label is None:
         cfg = dataclasses.replace(cfg, sampling=dataclasses.replace(
