@@ -126,6 +126,7 @@ def _pipeline(out: str, steps: int, batch: int, part_boxes: bool, threads: int,
 
 def _stages(out: str, part_boxes: bool, n: int = 96) -> dict:
     """Single-thread ms per example: decode, sampling w/o patterns, patterns, part boxes."""
+    import cv2
     import numpy as np
     import tensorflow as tf
     from tin_jax.data import features, input_pipeline as ip, sampling, spatial
@@ -133,7 +134,7 @@ def _stages(out: str, part_boxes: bool, n: int = 96) -> dict:
     info = ip.load_info(out)
     files = [os.path.join(out, s["file"]) for s in info.shards("train")]
     recs = list(tf.data.TFRecordDataset(files).map(features.parse_example).take(n).as_numpy_iterator())
-    decode = tf.function(ip.decode_image_bgr, input_signature=[tf.TensorSpec([], tf.string)])
+    decode = lambda encoded: ip.decode_image_bgr(encoded, 0)
     jobs = [(dict(r, image_id=r["image/id"]), c) for r in recs
             for c in range(sampling.num_chunks(len(r["gt/label_counts"])))][:n]
     scfg = sampling.SamplingConfig(negatives_use_stored_label=True)
@@ -155,9 +156,9 @@ def _stages(out: str, part_boxes: bool, n: int = 96) -> dict:
     run(False)
     spatial.render_patterns_uint8 = render
     # a real-size photo-like JPEG: the first image, resized to HICO-DET's typical 640x480
-    big = tf.image.resize(decode(tf.constant(recs[0]["image/encoded"])), [480, 640])
-    jpeg = tf.io.encode_jpeg(tf.cast(tf.round(big), tf.uint8), quality=95)
-    encoded = [tf.constant(r["image/encoded"]) for r in recs]
+    big = cv2.resize(decode(recs[0]["image/encoded"]), (640, 480), interpolation=cv2.INTER_LINEAR)
+    jpeg = cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+    encoded = [r["image/encoded"] for r in recs]
 
     def each(fn, items):  # results dropped at once, as in the pipeline (no page-fault cost)
         return lambda: [None for x in items if fn(x) is None]

@@ -245,3 +245,11 @@ def test_vcoco_pipeline_labels(raw_dir, tmp_path):
         assert {tuple(np.flatnonzero(r)) for r in b["labels"][0, :pos]} == want_labels
         assert {tuple(np.flatnonzero(r)) for r in b["person_labels"][0, :pos]} == want_person
         np.testing.assert_array_equal(b["binary"][0, :n, 0], np.arange(n) < pos)
+
+
+def test_undecodable_image_bytes_name_the_image():
+    ok, png = cv2.imencode(".png", np.arange(24, dtype=np.uint8).reshape(2, 4, 3))
+    np.testing.assert_array_equal(ip.decode_image_bgr(png.tobytes(), 1),
+                                  np.arange(24, dtype=np.uint8).reshape(2, 4, 3))
+    with pytest.raises(ValueError, match="image 7: its 9 encoded bytes do not decode"):
+        ip.decode_image_bgr(b"not a jpg", 7)

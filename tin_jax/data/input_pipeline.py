@@ -27,6 +27,7 @@ import json
 import os
 from typing import Iterator, Sequence
 
+import cv2
 import numpy as np
 import tensorflow as tf
 
@@ -152,19 +153,15 @@ def sample_padded(ex: dict, chunk: int, epoch: int, height: int, width: int, see
     return out
 
 
-def decode_image_bgr(encoded: tf.Tensor) -> tf.Tensor:
-    """Decodes to uint8 BGR, bit-identical to ``cv2.imread``.
-
-    cv2 decodes JPEGs with libjpeg's accurate integer DCT; TF's default is the
-    fast one (pixels differ by up to ~5), hence ``INTEGER_ACCURATE``. The image
-    stays uint8 through the pipeline (4x less host memory traffic than float);
-    :func:`encoding.normalize_image` subtracts the means on the device.
-    """
-    rgb = tf.cond(
-        tf.io.is_jpeg(encoded),
-        lambda: tf.io.decode_jpeg(encoded, channels=3, dct_method="INTEGER_ACCURATE"),
-        lambda: tf.io.decode_image(encoded, channels=3, expand_animations=False, dtype=tf.uint8))
-    return tf.reverse(rgb, axis=[-1])
+def decode_image_bgr(encoded: bytes, image_id: int) -> np.ndarray:
+    """uint8 BGR, as ``cv2.imread`` gives it (the original reads images so), with the same
+    decoder inference uses. The image stays uint8 through the pipeline (4x less host memory
+    traffic than float); :func:`encoding.normalize_image` subtracts the means on the device."""
+    image = cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"image {image_id}: its {len(encoded)} encoded bytes do not decode "
+                         "(not a JPEG/PNG/... image, or truncated)")
+    return image
 
 
 def sampled_specs(cfg: PipelineConfig, num_labels: int) -> list[tuple[str, tf.DType, list]]:
@@ -188,19 +185,20 @@ def _sample_fn(cfg: PipelineConfig, num_labels: int):
     tables = cfg.human_table_sizes is not None
     in_keys = [f"{pre}/{k}" for pre in ("gt", "neg") for k in _PAIR_KEYS]
 
-    def np_fn(image_id, chunk, epoch, height, width, *arrays):
+    def np_fn(image_id, chunk, epoch, encoded, *arrays):
+        image = decode_image_bgr(encoded, int(image_id))  # cv2 lets go of the GIL meanwhile
         ex = dict(zip(in_keys, arrays), image_id=image_id)
-        s = sample_padded(ex, int(chunk), int(epoch), int(height), int(width), cfg.seed,
+        s = sample_padded(ex, int(chunk), int(epoch), image.shape[0], image.shape[1], cfg.seed,
                           num_labels, scfg, cfg.part_boxes, tables)
-        return [s[k].astype(dt.as_numpy_dtype, copy=False) for k, dt, _ in out_specs]
+        return [image] + [s[k].astype(dt.as_numpy_dtype, copy=False) for k, dt, _ in out_specs]
 
     def fn(elem):
         ex, chunk, epoch = features.parse_example(elem["record"]), elem["chunk"], elem["epoch"]
-        image = decode_image_bgr(ex["image/encoded"])
+        image, *outs = tf.numpy_function(
+            np_fn, [ex["image/id"], chunk, epoch, ex["image/encoded"]] + [ex[k] for k in in_keys],
+            [tf.uint8] + [dt for _, dt, _ in out_specs], stateful=False)
+        image = tf.ensure_shape(image, [None, None, 3])
         height, width = tf.shape(image)[0], tf.shape(image)[1]
-        outs = tf.numpy_function(
-            np_fn, [ex["image/id"], chunk, epoch, height, width] + [ex[k] for k in in_keys],
-            [dt for _, dt, _ in out_specs], stateful=False)
         res = {}
         for (k, _, shape), v in zip(out_specs, outs):
             res[k] = tf.ensure_shape(v, shape)
