@@ -127,7 +127,6 @@ def _pipeline(out: str, steps: int, batch: int, part_boxes: bool, threads: int,
 def _stages(out: str, part_boxes: bool, n: int = 96) -> dict:
     """Single-thread ms per example: decode, sampling w/o patterns, patterns, part boxes."""
     import cv2
-    import numpy as np
     import tensorflow as tf
     from tin_jax.data import features, input_pipeline as ip, sampling, spatial
 

@@ -308,12 +308,17 @@ def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: in
         raise ValueError(f"batch_slice {batch_slice}: want (i, n) with 0 <= i < n")
     if n > 1:  # whole batches: chunks [b*L, (b+1)*L) of this host's stream for b = i mod n
         local = cfg.local_batch_size
-        ds = ds.enumerate().filter(lambda j, _: (j // local) % n == i).map(lambda _, x: x)
+        ds = _keep_positions(ds, lambda j: (j // local) % n == i)
     ds = ds.map(_sample_fn(cfg, facts["num_labels"]), num_parallel_calls=cfg.num_parallel_calls,
                 deterministic=True)
     ds = ds.padded_batch(cfg.local_batch_size, drop_remainder=True)
     ds = ds.map(_pad_to_bucket(cfg))
     return ds.with_options(_options(cfg)).prefetch(cfg.prefetch), facts
+
+
+def _keep_positions(ds: tf.data.Dataset, keep) -> tf.data.Dataset:
+    """The elements of ``ds`` whose position i (from 0) has ``keep(i)``."""
+    return ds.enumerate().filter(lambda i, _: keep(i)).map(lambda _, x: x)
 
 
 def _options(cfg: PipelineConfig) -> tf.data.Options:
@@ -350,9 +355,7 @@ def chunk_elements(cfg: PipelineConfig, *, start_step: int = 0, process_index: i
     ds = first.concatenate(rest)
     if process_count > 1:  # keep this host's slice of every global batch
         lo = process_index * local
-        ds = ds.enumerate().filter(
-            lambda i, _: tf.logical_and(i % global_batch >= lo, i % global_batch < lo + local))
-        ds = ds.map(lambda _, x: x)
+        ds = _keep_positions(ds, lambda i: tf.logical_and(i % global_batch >= lo, i % global_batch < lo + local))
     return cfg, ds, dict(chunks_per_epoch=per_epoch, num_labels=info.num_labels,
                     max_pairs=cfg.sampling.max_pairs, global_batch_size=global_batch)
 

@@ -153,7 +153,7 @@ class _Pool:
         import multiprocessing as mp  # pylint: disable=g-import-not-at-top
 
         ctx = mp.get_context("spawn")  # TensorFlow's threads do not survive a fork
-        self.n, self.nbytes, self.step = cfg.workers, nbytes, 0
+        self.n, self.step = cfg.workers, 0
         self.files = [_shared_file(nbytes) for _ in range(self.n)]
         self.slots = [mmap.mmap(fd, nbytes) for fd, _, _ in self.files]
         self.outboxes, self.credits, self.processes = [], [], []
