@@ -145,7 +145,8 @@ def test_variant_forward_and_backward(name):
         out = m(image, hw, hb, ob, pat, part_boxes=pb, positive=jnp.arange(P)[None] < 3, train=True)
         return losses.hico_loss(out, batch, np.ones(600, np.float32), terms=terms)
 
-    (loss, terms_out), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
+    # jitted: one program each (op-by-op dispatch compiles every op apart: several times slower)
+    (loss, terms_out), grads = nnx.jit(nnx.value_and_grad(loss_fn, has_aux=True))(model)
     assert np.isfinite(float(loss)) and {"binary", "binary_part", "consistency"} <= set(terms_out)
     assert ("sp" in terms_out) == (name == "rcd")
     assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(grads))
@@ -153,13 +154,13 @@ def test_variant_forward_and_backward(name):
     for layer in ("dim_red_head", "fully_connected", "fully_connected_2", "binary_cls_all"):
         assert _abs_sum(g[layer]) > 0, layer
     assert _abs_sum(grads["backbone"]["block3"]) > 0
-    out = model(image, hw, hb, ob, pat, part_boxes=pb)
+    forward = nnx.jit(lambda m, pb: m(image, hw, hb, ob, pat, part_boxes=pb))
+    out = forward(model, pb)
     assert out["binary_part"].shape == out["binary"].shape == (1, P, 2)
     # without part boxes every part is the human box
     np.testing.assert_allclose(
-        model(image, hw, hb, ob, pat)["binary_part"],
-        model(image, hw, hb, ob, pat, part_boxes=jnp.repeat(hb[:, :, None], 10, axis=2))["binary_part"],
-        rtol=1e-6)
+        nnx.jit(lambda m: m(image, hw, hb, ob, pat))(model)["binary_part"],
+        forward(model, jnp.repeat(hb[:, :, None], 10, axis=2))["binary_part"], rtol=1e-6)
 
 
 def test_padded_pairs_do_not_change_real_pairs():

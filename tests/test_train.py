@@ -29,7 +29,8 @@ def _cmd(hico_dir, workdir, *overrides):
 
 
 def _env(devices=1, **extra):
-    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
+    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}"
+    env = dict(os.environ, XLA_FLAGS=flags.strip(),
                JAX_PLATFORMS="cpu", **extra)
     return env
 
