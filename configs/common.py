@@ -60,6 +60,8 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.hoi_classifier = True  # False: a D-only network (TPAMI's TIN_HICO_with_part)
     c.model.width = 64  # ResNet-50; smaller = CPU demo / tests, no pretrained weights
     c.model.fc_dim = 1024
+    # The spatial CNN's first-conv channels (TIN: 64; the pose-map CNN has half): smaller = tests
+    c.model.spatial_width = 64
     c.model.dtype = "float32"  # computation dtype ('bfloat16' on GPU/TPU)
     # From scratch only (no init_from / checkpoint): measure the frozen BN statistics
     # on this many training images first; 0 leaves identity BN (diverges at ResNet depth).

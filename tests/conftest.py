@@ -26,6 +26,22 @@ if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
 
 
+# The network of every CPU-sized train / evaluate test: ResNet-50 at width 4, 32-wide heads,
+# the spatial and pose-map CNNs at an eighth of TIN's channels (at full size they cost most of
+# a small step), images capped at 96 px.
+TINY_MODEL = dict(width=4, fc_dim=32, spatial_width=8)
+TINY_MAX_LONG_SIDE = 96
+TINY_FLAGS = [*(f"--config.model.{k}={v}" for k, v in TINY_MODEL.items()),
+              f"--config.data.max_long_side={TINY_MAX_LONG_SIDE}"]
+
+
+def shrink(config):
+    """``config`` (a train / evaluate ConfigDict) set to the network of ``TINY_FLAGS``."""
+    config.model.update(TINY_MODEL)
+    config.data.max_long_side = TINY_MAX_LONG_SIDE
+    return config
+
+
 def run_module(*args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
     """Runs ``python -m <args>`` from the repo root, capturing output."""
     proc = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True,

@@ -13,11 +13,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT
+from tests.conftest import TINY_FLAGS, shrink
 from tests.test_train import TINY, _env, _free_port, _run
 from tin_jax.evaluation import hico_det
-
-EVAL_TINY = ["--config.model.width=4", "--config.model.fc_dim=32", "--config.data.max_long_side=96"]
-
 
 def _train(config, data_dir, workdir, steps=2):
     _run([sys.executable, "train.py", "--config", f"configs/{config}.py:runlocal", "--workdir",
@@ -27,7 +25,7 @@ def _train(config, data_dir, workdir, steps=2):
 
 def _evaluate_cmd(config, data_dir, workdir, out, *extra):
     return [sys.executable, "evaluate.py", "--config", f"configs/{config}.py:runlocal", "--workdir",
-            str(workdir), f"--config.data.dir={data_dir}", *EVAL_TINY, f"--out_dir={out}", *extra]
+            str(workdir), f"--config.data.dir={data_dir}", *TINY_FLAGS, f"--out_dir={out}", *extra]
 
 
 @pytest.fixture(scope="session")  # built once per worker; its tests share an xdist group
@@ -124,7 +122,7 @@ def test_human_score_does_not_depend_on_the_object(vcoco_dir, vcoco_checkpoint):
     from tin_jax.state import model as state_model
     config = tin_vcoco.get_config("runlocal")
     config.data.dir = vcoco_dir
-    config.model.width, config.model.fc_dim, config.data.max_long_side = 4, 32, 96
+    shrink(config)
     mesh = state_model.make_mesh()
     _, parts, params, stats, _ = scoring.load_model(config, str(vcoco_checkpoint), NamedSharding(mesh, P()))
     items = runner.test_items(vcoco_dir, 0.0, 0.0, "none")
@@ -146,7 +144,7 @@ def _eval_config(config_name, data_dir, arg="runlocal"):
     import importlib
     config = importlib.import_module(f"configs.{config_name}").get_config(arg)
     config.data.dir = data_dir
-    config.model.width, config.model.fc_dim, config.data.max_long_side = 4, 32, 96
+    shrink(config)
     return config
 
 

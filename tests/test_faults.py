@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TINY_FLAGS, shrink
 from tests.test_train import REFERENCE_STEPS, _cmd, _env, _final_params, _leaves, _metrics, _run
 
 PREEMPTED = 143  # train.py's exit status after saving on SIGTERM
@@ -149,7 +149,7 @@ def test_the_wrong_dataset_or_config_for_a_workdir_is_one_line(hico_dir, vcoco_d
                     "was trained on hico (600 classes): give the matching --config.data.dir (and config)"), line
     evaluate = [sys.executable, "evaluate.py", "--config", "configs/tin_hico.py:runlocal",
                 "--workdir", str(reference_run), f"--config.eval.anno_dir={raw_dir}/hico_20160224_det",
-                "--config.model.width=4", "--config.model.fc_dim=32", "--config.data.max_long_side=96"]
+                *TINY_FLAGS]
     proc = _run(evaluate + [f"--config.data.dir={vcoco_dir}"], check=False)
     assert proc.returncode == 2 and "a vcoco dataset, but the config is for hico" in _error_line(proc)
     proc = _run([a if a != "configs/tin_hico.py:runlocal" else "configs/tin_vcoco.py:runlocal" for a in evaluate]
@@ -157,7 +157,7 @@ def test_the_wrong_dataset_or_config_for_a_workdir_is_one_line(hico_dir, vcoco_d
     assert proc.returncode == 2
     assert "a vcoco dataset (29 classes), but the model in" in _error_line(proc), proc.stderr[-2000:]
     # a --config that describes another network: the differing fields, in one line
-    proc = _run([*evaluate[:-3], "--config.model.width=8", "--config.model.fc_dim=32",
+    proc = _run([*evaluate, "--config.model.width=8",
                  f"--config.data.dir={hico_dir}"], check=False)
     assert proc.returncode == 2
     line = _error_line(proc)
@@ -185,7 +185,7 @@ def test_a_checkpoint_without_its_model_spec_still_loads_from_config_and_data_di
     shutil.rmtree(os.path.join(str(old), "checkpoints", "16", "model"))
     config = tin_hico.get_config("runlocal")
     config.data.dir = hico_dir
-    config.model.width, config.model.fc_dim = 4, 32
+    shrink(config)
     repl = NamedSharding(state_model.make_mesh(), P())
     new_spec = scoring.load_model(config, str(reference_run), repl)
     legacy = scoring.load_model(config, str(old), repl)

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.conftest import TINY_FLAGS, TINY_MAX_LONG_SIDE, shrink
 from tin_jax.schema import classes
 from tin_jax.evaluation import hico_det
 from tin_jax.io.errors import DataFormatError
@@ -24,8 +25,7 @@ pytestmark = pytest.mark.xdist_group("nis")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # plain `pytest` (not `python -m pytest`) leaves out the root: configs/
     sys.path.insert(0, ROOT)
-MAX_LONG_SIDE = 96
-TINY = ["--config.model.width=4", "--config.model.fc_dim=32", f"--config.data.max_long_side={MAX_LONG_SIDE}"]
+TINY = TINY_FLAGS
 PIXEL_MEANS_BGR = np.array([102.9801, 115.9465, 122.7717], np.float32)  # cfg.PIXEL_MEANS
 NIS_DEFAULT = (0.9, 0.1)  # (thr_no, thr_in), spec §5.2
 NIS_OVERRIDES = {63: (0.95, 0.15), 43: (0.85, 0.1), 57: (0.85, 0.2), 48: (0.85, 0.2), 41: (0.85, 0.15),
@@ -79,7 +79,7 @@ def _network_input(encoded, boxes, poses):
     from tin_jax.data import spatial
     bgr = cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR)
     h, w = bgr.shape[:2]
-    s = min(1.0, MAX_LONG_SIDE / max(h, w))
+    s = min(1.0, TINY_MAX_LONG_SIDE / max(h, w))
     if s < 1:
         bgr = cv2.resize(bgr, (round(w * s), round(h * s)), interpolation=cv2.INTER_LINEAR)
     x = bgr.astype(np.float32) - PIXEL_MEANS_BGR
@@ -139,7 +139,7 @@ def tiny(raw_dir, hico_dir, tmp_path_factory):
 
     config = tin_hico.get_config("runlocal")
     config.data.dir, config.eval.anno_dir = hico_dir, anno_dir
-    config.model.width, config.model.fc_dim, config.data.max_long_side = 4, 32, MAX_LONG_SIDE
+    shrink(config)
     metadata = ip.load_info(hico_dir).metadata
     repl = NamedSharding(state_model.make_mesh(), P())
     parts, params, stats = state_model.build(model_spec.model_config(config, metadata), config.seed, repl)

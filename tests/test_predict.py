@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.conftest import TINY_FLAGS, TINY_MAX_LONG_SIDE, shrink
 from tin_jax.inference import predict
 from tin_jax.schema import classes
 from tin_jax.io.errors import DataFormatError
@@ -20,8 +21,8 @@ from tin_jax.io.errors import DataFormatError
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # plain `pytest` (not `python -m pytest`) leaves out the root: configs/
     sys.path.insert(0, ROOT)
-TINY = ["--config.model.width=4", "--config.model.fc_dim=32", "--config.data.max_long_side=96"]
-MAX_LONG_SIDE = 96
+TINY = TINY_FLAGS
+MAX_LONG_SIDE = TINY_MAX_LONG_SIDE
 PIXEL_MEANS_BGR = np.array([102.9801, 115.9465, 122.7717], np.float32)  # cfg.PIXEL_MEANS
 E = 2.718281828459  # getSigmoid's e (spec §5.2)
 NIS_DEFAULT = (0.9, 0.1)  # (thr_no, thr_in)
@@ -109,7 +110,7 @@ def tiny(hico_dir, tmp_path_factory):
 
     config = tin_hico.get_config("runlocal")
     config.data.dir = hico_dir
-    config.model.width, config.model.fc_dim, config.data.max_long_side = 4, 32, MAX_LONG_SIDE
+    shrink(config)
     metadata = ip.load_info(hico_dir).metadata
     repl = NamedSharding(state_model.make_mesh(), P())
     parts, params, stats = state_model.build(model_spec.model_config(config, metadata), config.seed, repl)

@@ -14,12 +14,11 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TINY_FLAGS
 from tin_jax.training import train_step
 
 # Tiny network, small images, at most 5 + 5 + 12 = 22 pairs per image: CPU-sized runs.
-TINY = ["--config.model.width=4", "--config.model.fc_dim=32", "--config.data.max_long_side=96",
-        "--config.model.calibrate_bn_images=2", "--config.data.pos_augment=5",
+TINY = [*TINY_FLAGS, "--config.model.calibrate_bn_images=2", "--config.data.pos_augment=5",
         "--config.data.neg_select=12", "--noprogress"]
 
 
@@ -259,8 +258,7 @@ def test_loss_falls_then_evaluate_prints_the_table(raw_dir, hico_dir, reference_
     out = tmp_path / "eval"
     cmd = [sys.executable, "evaluate.py", "--config", "configs/tin_hico.py:runlocal",
            "--workdir", str(work), f"--config.data.dir={hico_dir}", f"--config.eval.anno_dir={anno}",
-           "--config.model.width=4", "--config.model.fc_dim=32", "--config.data.max_long_side=96",
-           f"--out_dir={out}"]
+           *TINY_FLAGS, f"--out_dir={out}"]
     proc = _run(cmd)
     assert "HICO-DET official protocol" in proc.stdout and "Known Object" in proc.stdout
     result = json.load(open(os.path.join(str(out), "results.json")))
@@ -292,7 +290,7 @@ def test_periodic_evaluation_equals_evaluate_py_on_the_same_checkpoint(raw_dir, 
     assert os.path.isfile(os.path.join(str(work), "eval_2", "results.md"))
     out = tmp_path / "eval1"
     _run([sys.executable, "evaluate.py", "--config", "configs/tin_hico.py:runlocal", "--workdir", str(work),
-          f"--config.data.dir={hico_dir}", f"--config.eval.anno_dir={anno}", *TINY[:3],
+          f"--config.data.dir={hico_dir}", f"--config.eval.anno_dir={anno}", *TINY_FLAGS,
           "--config.eval.checkpoint_step=1", f"--out_dir={out}"])
     present = json.load(open(os.path.join(str(out), "results_present_classes.json")))
     official = json.load(open(os.path.join(str(out), "results.json")))

@@ -30,6 +30,7 @@ class SpatialCNN(nnx.Module):
     def __init__(self, in_ch, ch1, ch2, *, rngs, dtype=None):
         self.conv1 = conv(in_ch, ch1, 5, rngs=rngs, dtype=dtype)
         self.conv2 = conv(ch1, ch2, 5, rngs=rngs, dtype=dtype)
+        self.features = 13 * 13 * ch2  # a 64x64 pattern: 60 -> 30 -> 26 -> 13
 
     def __call__(self, x):
         x = max_pool2(jax.nn.relu(self.conv1(x)))

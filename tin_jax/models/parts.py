@@ -34,8 +34,9 @@ class PartDiscriminator(nnx.Module):
     """One part's D (``binary_discriminator`` + ``binary_classification``): branch 1 =
     [fc7_H, fc7_SH, part feature, sp, pose], branch 2 = [fc7_O, fc7_SO], own pose CNN."""
 
-    def __init__(self, b1, b2, fc, *, rngs, dropout, dtype=None):
-        self.pose_map = SpatialCNN(1, 32, 16, rngs=rngs, dtype=dtype)
+    def __init__(self, b1, b2, fc, spatial_width, *, rngs, dropout, dtype=None):
+        sw = spatial_width
+        self.pose_map = SpatialCNN(1, sw // 2, sw // 4, rngs=rngs, dtype=dtype)
         self.fc8_binary_1 = dense(b1, fc, rngs=rngs, dtype=dtype)
         self.fc8_binary_2 = dense(b2, fc, rngs=rngs, dtype=dtype)
         self.fc9_binary = dense(2 * fc, fc, rngs=rngs, dtype=dtype)
@@ -52,7 +53,9 @@ class PartDiscriminator(nnx.Module):
 class PartLevel(nnx.Module):
     """The part branch: ``Compress``, ``vec_classification`` and ``binary_cls_all``."""
 
-    def __init__(self, head_c, res5_c, fc, *, rngs, dropout_att, dropout_binary, dtype=None):
+    def __init__(self, head_c, res5_c, fc, spatial_width, *, rngs, dropout_att, dropout_binary,
+                 dtype=None):
+        """``spatial_width``: ``TINConfig.spatial_width`` (the sp and pose-map CNNs' sizes)."""
         self.dim_red_head = conv(head_c, PART_CHANNELS, 1, rngs=rngs, dtype=dtype)
         flat = CROP * CROP * PART_FEATURES
         # vec_classification: FC-drop-FC-drop-Linear10, all tf.random_normal_initializer(0, 0.01)
@@ -60,10 +63,12 @@ class PartLevel(nnx.Module):
         self.fully_connected_1 = dense(fc, fc, rngs=rngs, init=cls_init, dtype=dtype)
         self.fully_connected_2 = dense(fc, NUM_PARTS, rngs=rngs, init=cls_init, dtype=dtype)
         self.dropout_att = nnx.Dropout(dropout_att, rngs=rngs)
-        b1 = res5_c + head_c + PART_CHANNELS + 5408 + 2704
+        sp_dim, pose_dim = (13 * 13 * (spatial_width // k) for k in (2, 4))  # 5408, 2704
+        b1 = res5_c + head_c + PART_CHANNELS + sp_dim + pose_dim
         b2 = res5_c + head_c
         self.binary_cls_all = nnx.List([
-            PartDiscriminator(b1, b2, fc, rngs=rngs, dropout=dropout_binary, dtype=dtype)
+            PartDiscriminator(b1, b2, fc, spatial_width, rngs=rngs, dropout=dropout_binary,
+                              dtype=dtype)
             for _ in range(NUM_PARTS)])
 
     def __call__(self, head, part_boxes, feature_hw, fc7_H, fc7_SH, fc7_O, fc7_SO, sp,

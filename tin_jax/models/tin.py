@@ -49,6 +49,10 @@ class TINConfig:
     hoi_classifier: bool = True  # False: a D-only network (TPAMI's TIN_HICO_with_part)
     fc_dim: int = 1024
     width: int = 64  # backbone stem width; 64 = ResNet-50 (anything else: tests / CPU demo)
+    # channels of the spatial CNN's first conv; its second has half, D's pose-map CNN half of
+    # each: 64 = TIN's (64, 32) and (32, 16). On a CPU these convolutions over 64x64 patterns
+    # dominate a small-width step; tests shrink them too.
+    spatial_width: int = 64
     dropout_fc: float = 0.5  # keep 0.5 in head_to_tail
     dropout_attention: float = 0.2  # keep 0.8 in Att_H / Att_O
     dropout_binary: float = 0.2  # keep 0.8 (cfg.TRAIN_DROP_OUT_BINARY)
@@ -99,7 +103,9 @@ class TIN(nnx.Module):
         self.backbone = SlimResNet50(with_block4=True, width=cfg.width, dtype=dt, rngs=rngs)
         self.block5 = Res5(scope="block5", in_features=head_c, base_depth=8 * cfg.width, dtype=dt,
                            rngs=rngs)  # object res5; backbone.block4 is the human res5
-        self.sp = SpatialCNN(2, 64, 32, rngs=rngs, dtype=dt)  # resnet_v1_50/conv{1,2}_sp -> 5408
+        sw = cfg.spatial_width
+        self.sp = SpatialCNN(2, sw, sw // 2, rngs=rngs, dtype=dt)  # resnet_v1_50/conv{1,2}_sp
+        sp_dim = self.sp.features  # 5408
         self.head_phi = conv(head_c, att_c, 1, rngs=rngs, dtype=dt)
         self.head_g = conv(head_c, att_c, 1, rngs=rngs, dtype=dt)
         self.Att_H = Attention(res5_c, att_c, rngs=rngs, dropout=cfg.dropout_attention, dtype=dt)
@@ -110,23 +116,24 @@ class TIN(nnx.Module):
             self.fc9_SH = FCBN(fc, fc, rngs=rngs, dtype=dt)
             self.fc8_SO = FCBN(res5_c + head_c, fc, rngs=rngs, dtype=dt)
             self.fc9_SO = FCBN(fc, fc, rngs=rngs, dtype=dt)
-            self.Concat_SHsp = FCBN(res5_c + 5408, fc, rngs=rngs, dtype=dt)
+            self.Concat_SHsp = FCBN(res5_c + sp_dim, fc, rngs=rngs, dtype=dt)
             self.fc7_SHsp = FCBN(fc, fc, rngs=rngs, dtype=dt)
             self.cls_score_H = dense(fc, cfg.num_classes, rngs=rngs, init=cls_init, dtype=dt)
             self.cls_score_O = dense(fc, cfg.num_classes, rngs=rngs, init=cls_init, dtype=dt)
             self.cls_score_sp = dense(fc, cfg.num_classes, rngs=rngs, init=cls_init, dtype=dt)
             self.dropout_fc = nnx.Dropout(cfg.dropout_fc, rngs=rngs)
         if cfg.part_level:
-            self.parts = PartLevel(head_c, res5_c, fc, rngs=rngs, dropout_att=cfg.dropout_fc,
+            self.parts = PartLevel(head_c, res5_c, fc, sw, rngs=rngs, dropout_att=cfg.dropout_fc,
                                    dropout_binary=cfg.dropout_binary, dtype=dt)
         if cfg.interactiveness:
-            pose_dim = 2704 if cfg.pose_map else 0
+            self.pose_map = (SpatialCNN(1, sw // 2, sw // 4, rngs=rngs, dtype=dt)
+                             if cfg.pose_map else None)
+            pose_dim = self.pose_map.features if cfg.pose_map else 0  # 2704
             part_dim = PART_FEATURES if cfg.part_level else 0
             if cfg.dataset == "hico":  # [fc7_H, fc7_SH, (part_att,) sp, pose] and [fc7_O, fc7_SO]
-                b1, b2 = res5_c + head_c + part_dim + 5408 + pose_dim, res5_c + head_c
+                b1, b2 = res5_c + head_c + part_dim + sp_dim + pose_dim, res5_c + head_c
             else:  # V-COCO: [fc7_H, sp, pose] and [fc7_O, fc7_SH, fc7_SO]
-                b1, b2 = res5_c + 5408 + pose_dim, res5_c + 2 * head_c
-            self.pose_map = SpatialCNN(1, 32, 16, rngs=rngs, dtype=dt) if cfg.pose_map else None
+                b1, b2 = res5_c + sp_dim + pose_dim, res5_c + 2 * head_c
             self.fc8_binary_1 = dense(b1, fc, rngs=rngs, dtype=dt)
             self.fc8_binary_2 = dense(b2, fc, rngs=rngs, dtype=dt)
             self.fc9_binary = dense(2 * fc, fc, rngs=rngs, dtype=dt)
@@ -208,7 +215,7 @@ class TIN(nnx.Module):
         fc7_H, fc7_SH, fc7_O, fc7_SO, human_boxes = self._instance_features(
             head, feature_hw, human_boxes, object_boxes[:, :object_rows], human_index, object_index,
             patterns.shape[1], train)
-        sp = self.sp(patterns[..., 0:2].astype(cfg.dtype or jnp.float32))  # (B, P, 5408)
+        sp = self.sp(patterns[..., 0:2].astype(cfg.dtype or jnp.float32))  # (B, P, sp_dim)
 
         out = {}
         if cfg.hoi_classifier:

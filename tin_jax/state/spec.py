@@ -22,7 +22,7 @@ RARE_BELOW = 10  # HICO-DET's rare classes: fewer than 10 training instances
 # config.model fields that shape the network (and so the checkpoint): a --config that
 # differs from the checkpoint in one of them describes another model.
 ARCHITECTURE_FIELDS = ("interactiveness", "pose_map", "d_negative_copy", "part_level",
-                       "hoi_classifier", "fc_dim", "width", "dtype")
+                       "hoi_classifier", "fc_dim", "width", "spatial_width", "dtype")
 
 
 class SpecMismatchError(ValueError):
@@ -88,6 +88,7 @@ def model_config(config, metadata: dict) -> TINConfig:
                      interactiveness=m.interactiveness, pose_map=m.pose_map,
                      d_negative_copy=m.d_negative_copy, part_level=m.part_level,
                      hoi_classifier=m.hoi_classifier, fc_dim=m.fc_dim, width=m.width,
+                     spatial_width=m.get("spatial_width", TINConfig.spatial_width),
                      dtype=None if m.dtype == "float32" else jnp.dtype(m.dtype))
 
 
