@@ -10,6 +10,7 @@ optional 17-keypoint pose (spec §4.3; original: ``lib/ult/ult.py`` ``bbox_trans
 * ch2 = the pose map: 17 one-pixel ``cv2.line`` limbs with grey levels 0.15, 0.20, ..., 0.95
   drawn in the human's pattern box, or 0.05 inside the human box when no usable pose is given.
 
+The pixels are painted by :mod:`tin_jax.data.raster` (compiled; ``cv2.line``'s exact walk).
 Everything reproduces the original pixel for pixel (tested against a line-by-line transcription
 in ``tests/reference/tin_original.py``).  Quirks kept on purpose:
 
@@ -38,9 +39,9 @@ from __future__ import annotations
 
 from typing import Optional, Sequence, Union
 
-import cv2
 import numpy as np
 
+from tin_jax.data import raster
 from tin_jax.schema.body import NUM_JOINTS
 
 __all__ = [
@@ -75,6 +76,7 @@ _BOX_LEVEL = PATTERN_SCALE
 _NO_POSE_LEVEL = int(np.rint(np.float32(NO_POSE_VALUE) * PATTERN_SCALE))
 _LIMB_LEVELS = tuple(int(np.rint(np.float32(c) * PATTERN_SCALE)) for c in LIMB_COLORS)
 _LIMB_ENDS = np.array(LIMBS, dtype=np.intp)  # (17, 2) joint indices
+_LIMB_LEVELS_U8 = np.array(_LIMB_LEVELS, dtype=np.uint8)
 
 PoseLike = Union[None, Sequence[float], np.ndarray]
 
@@ -191,27 +193,6 @@ def pattern_boxes(human_boxes, object_boxes, size: int = 64):
     return H, O
 
 
-def _slice_bounds(start: np.ndarray, stop: np.ndarray, n: int):
-    """Normalise integer slice bounds like Python's ``slice(start, stop).indices(n)`` (step 1)."""
-
-    def norm(v):
-        v = np.where(v < 0, v + n, v)
-        return np.clip(v, 0, n)
-
-    return norm(start), norm(stop)
-
-
-def _box_ranges(boxes: np.ndarray, size: int):
-    """``(N, size)`` uint8 row and column indicators of ``[int(y1):int(y2)+1, int(x1):int(x2)+1]``."""
-    b = np.trunc(boxes).astype(np.int64)  # int() of the rounded floats
-    idx = np.arange(size)
-    ys, ye = _slice_bounds(b[:, 1], b[:, 3] + 1, size)
-    xs, xe = _slice_bounds(b[:, 0], b[:, 2] + 1, size)
-    my = (idx[None, :] >= ys[:, None]) & (idx[None, :] < ye[:, None])
-    mx = (idx[None, :] >= xs[:, None]) & (idx[None, :] < xe[:, None])
-    return my.view(np.uint8), mx.view(np.uint8)
-
-
 def _pose_is_drawable(pose: PoseLike) -> bool:
     """The original test ``pose != None and len(pose) == 51``."""
     if pose is None:
@@ -260,32 +241,6 @@ def joint_pattern_coords(human_boxes, poses, human_pattern_boxes, size: int = 64
     return joints
 
 
-def _draw_skeletons(joints: np.ndarray, size: int) -> np.ndarray:
-    """``(M, size, size)`` uint8 canvases with the 17 limbs of each ``(18, 2)`` joint array,
-    at the encoded grey levels (``cv2.line`` covers the same pixels whatever the colour/dtype).
-
-    Every canvas is one ``size``-row band of a single tall image, so each limb is drawn for
-    all skeletons by one ``cv2.polylines`` call (thickness 1, LINE_8: the same ``Line`` as
-    ``cv2.line``; a segment with both ends inside its band is the original segment shifted,
-    and Bresenham is shift-invariant).  A segment with an end outside ``[0, size)`` (joints
-    have no lower clamp) would be clipped differently there, so it is drawn on its own
-    canvas with ``cv2.line``, right after its limb's call: limbs still overwrite in order.
-    """
-    m = len(joints)
-    canvas = np.zeros((m, size, size), dtype=np.uint8)
-    seg = joints[:, _LIMB_ENDS]  # (M, 17, 2 ends, 2 xy)
-    inside = ((seg >= 0) & (seg < size)).all(axis=(2, 3))  # (M, 17)
-    tall_seg = seg.copy()
-    tall_seg[..., 1] += (np.arange(m, dtype=np.int32) * size)[:, None, None]
-    tall = canvas.reshape(m * size, size)
-    for k, level in enumerate(_LIMB_LEVELS):
-        cv2.polylines(tall, np.ascontiguousarray(tall_seg[inside[:, k], k]), False, level)
-        for i in np.flatnonzero(~inside[:, k]).tolist():
-            (ax, ay), (bx, by) = seg[i, k].tolist()
-            cv2.line(canvas[i], (ax, ay), (bx, by), level)  # thickness 1, LINE_8, as the original
-    return canvas
-
-
 def _check_pairs(human_boxes, object_boxes):
     h = _as_boxes(human_boxes, "human_boxes")
     o = _as_boxes(object_boxes, "object_boxes")
@@ -304,26 +259,23 @@ def render_patterns_uint8(human_boxes, object_boxes, poses: np.ndarray, drawable
       drawable: ``(N,)`` bool, True where the pair's skeleton is drawn (else the no-pose fill).
     """
     h, o = _check_pairs(human_boxes, object_boxes)
+    if size % 8:
+        raise ValueError(f"pattern size {size}: must be a multiple of 8 (the original's is 64)")
     n = len(h)
+    out = np.zeros((n, size, size, 3), dtype=np.uint8)
     if n == 0:
-        return np.zeros((0, size, size, 3), dtype=np.uint8)
+        return out
     H, O = pattern_boxes(h, o, size)
-    hy, hx = _box_ranges(H, size)
-    oy, ox = _box_ranges(O, size)
-    # A pattern row y is one of 4 rows, picked by (y in the human box, y in the object box):
-    # build the 4 (size, 3) rows of every pair, then gather them (no per-pixel arithmetic).
-    rows = np.zeros((n, 4, size, 3), dtype=np.uint8)
-    rows[:, 2:, :, 0] = (hx * np.uint8(_BOX_LEVEL))[:, None]
-    rows[:, 1::2, :, 1] = (ox * np.uint8(_BOX_LEVEL))[:, None]
     drawable = np.asarray(drawable, dtype=bool)
-    no_pose = np.where(drawable, 0, _NO_POSE_LEVEL).astype(np.uint8)  # a skeleton replaces ch2
-    rows[:, 2:, :, 2] = (hx * no_pose[:, None])[:, None]
-    out = rows[np.arange(n)[:, None], (hy << 1) | oy]  # (n, size, size, 3)
+    joints = np.zeros((n, NUM_JOINTS + 1, 2), dtype=np.int32)
     idx = np.flatnonzero(drawable)
     if idx.size:
         pose_arr = np.asarray(poses, dtype=np.float64).reshape(n, -1)[idx]
-        joints = joint_pattern_coords(h[idx], pose_arr, H[idx], size)
-        out[idx, :, :, 2] = _draw_skeletons(joints, size)
+        joints[idx] = joint_pattern_coords(h[idx], pose_arr, H[idx], size)
+    # int() of the rounded floats; the masks follow Python's slicing (raster.paint_patterns)
+    raster.paint_patterns(out, np.trunc(H).astype(np.int64), np.trunc(O).astype(np.int64), joints,
+                          drawable, _LIMB_ENDS, _LIMB_LEVELS_U8, np.uint8(_BOX_LEVEL),
+                          np.uint8(_NO_POSE_LEVEL))
     return out
 
 

@@ -1,0 +1,151 @@
+"""The pixels of the interaction patterns, compiled: box masks and one-pixel limbs.
+
+The patterns are the largest cost of a training example on the host (80 pairs, 17 limbs
+each): drawn with one ``cv2`` call per limb and numpy masks they took ~1.5 ms per example.
+Here one compiled loop paints them, pixel for pixel what ``cv2.line`` (thickness 1,
+``LINE_8``) and Python's slicing give:
+
+* a limb is OpenCV's ``LineIterator`` walk (8-connected Bresenham, drawn left to right):
+  with ``dx >= dy`` the error starts at ``dx - 2 dy``, every step moves along the major
+  axis and, where the error was negative, one pixel along the minor one;
+* an end outside the canvas is first moved by OpenCV's ``clipLine`` (Cohen-Sutherland on
+  int64, the intersection ``x += (a - y) * (x2 - x1) / (y2 - y1)`` in double, truncated),
+  so a clipped limb is the walk between the clipped ends, not the unclipped line's pixels;
+* a box fills ``[y1:y2 + 1, x1:x2 + 1]`` with Python's slice rules (a negative bound counts
+  from the end, then both are clamped to the canvas).
+
+``tests/test_spatial.py`` checks both against ``cv2.line`` and numpy slicing.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def _slice_bounds(start, stop, n):
+    """``slice(start, stop).indices(n)`` for step 1, as (start, stop)."""
+    if start < 0:
+        start += n
+    if stop < 0:
+        stop += n
+    return min(max(start, 0), n), min(max(stop, 0), n)
+
+
+@numba.njit(cache=True, nogil=True)
+def _paint_boxes(flat, rows, human, objects, pose_fill, box_level, no_pose_level):
+    """One pattern's ch0 / ch1, the human / object box at ``box_level``, and ch2, the human
+    box at ``no_pose_level`` where ``pose_fill``; ``flat`` is the pattern's S * S * 3 bytes
+    as 8-byte words, zeros on entry. A row is one of four (inside the human box's rows or
+    not, the object's or not): the scratch ``rows`` (4, S * 3) gets those, then each
+    pattern row is a copy, word by word (byte by byte took 5x longer)."""
+    size = rows.shape[1] // 3
+    hy0, hy1 = _slice_bounds(human[1], human[3] + 1, size)
+    hx0, hx1 = _slice_bounds(human[0], human[2] + 1, size)
+    oy0, oy1 = _slice_bounds(objects[1], objects[3] + 1, size)
+    ox0, ox1 = _slice_bounds(objects[0], objects[2] + 1, size)
+    rows[:] = 0
+    for x in range(hx0, hx1):
+        for r in (2, 3):
+            rows[r, 3 * x] = box_level
+            rows[r, 3 * x + 2] = no_pose_level if pose_fill else 0
+    for x in range(ox0, ox1):
+        for r in (1, 3):
+            rows[r, 3 * x + 1] = box_level
+    words = rows.view(np.uint64)  # a row in 8-byte words (3 * S is a multiple of 8)
+    width = words.shape[1]
+    for y in range(size):
+        r = (2 if hy0 <= y < hy1 else 0) | (1 if oy0 <= y < oy1 else 0)
+        if r:
+            start = y * width
+            for j in range(width):
+                flat[start + j] = words[r, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def _outcode(x, y, right, bottom):
+    return (x < 0) + (x > right) * 2 + (y < 0) * 4 + (y > bottom) * 8
+
+
+@numba.njit(cache=True, nogil=True)
+def _shift(a, b, c):
+    """OpenCV's ``(int64)((double)a * b / c)``: double arithmetic, truncated toward zero
+    (``c`` is never 0: an end is only moved onto an edge the other end is not beyond)."""
+    return np.int64(np.float64(a) * np.float64(b) / np.float64(c))
+
+
+@numba.njit(cache=True, nogil=True)
+def draw_line(out, i, channel, x1, y1, x2, y2, level):
+    """``cv2.line(out[i, :, :, channel], (x1, y1), (x2, y2), level)``: thickness 1, LINE_8."""
+    size = out.shape[1]
+    right = bottom = np.int64(size - 1)
+    x1, y1, x2, y2 = np.int64(x1), np.int64(y1), np.int64(x2), np.int64(y2)
+    c1 = _outcode(x1, y1, right, bottom)
+    c2 = _outcode(x2, y2, right, bottom)
+    if (c1 | c2) != 0:  # clipLine
+        if (c1 & c2) == 0:
+            if c1 & 12:
+                a = 0 if c1 < 8 else bottom
+                x1 += _shift(a - y1, x2 - x1, y2 - y1)
+                y1 = a
+                c1 = (x1 < 0) + (x1 > right) * 2
+            if c2 & 12:
+                a = 0 if c2 < 8 else bottom
+                x2 += _shift(a - y2, x2 - x1, y2 - y1)
+                y2 = a
+                c2 = (x2 < 0) + (x2 > right) * 2
+            if (c1 & c2) == 0 and (c1 | c2) != 0:
+                if c1:
+                    a = 0 if c1 == 1 else right
+                    y1 += _shift(a - x1, y2 - y1, x2 - x1)
+                    x1 = a
+                    c1 = 0
+                if c2:
+                    a = 0 if c2 == 1 else right
+                    y2 += _shift(a - x2, y2 - y1, x2 - x1)
+                    x2 = a
+                    c2 = 0
+        if (c1 | c2) != 0:
+            return  # nothing of the segment is inside
+    dx, dy = x2 - x1, y2 - y1
+    if dx < 0:  # left to right
+        dx, dy, x1, y1 = -dx, -dy, x2, y2
+    step_y = 1
+    if dy < 0:
+        dy, step_y = -dy, -1
+    vertical = dy > dx
+    if vertical:
+        dx, dy = dy, dx
+    err = dx - 2 * dy
+    x, y = x1, y1
+    for _ in range(dx + 1):
+        out[i, y, x, channel] = level
+        minor = err < 0
+        err += -2 * dy + (2 * dx if minor else 0)
+        if vertical:
+            y += step_y
+            x += 1 if minor else 0
+        else:
+            x += 1
+            y += step_y if minor else 0
+
+
+@numba.njit(cache=True, nogil=True)
+def paint_patterns(out, human, objects, joints, drawable, limb_ends, limb_levels, box_level,
+                   no_pose_level):
+    """Paints ``out`` (N, S, S, 3) uint8, zeros on entry, S a multiple of 8: ch0 / ch1 the human / object box
+    (``human``, ``objects`` (N, 4) int64 pattern boxes), ch2 the skeleton of ``joints``
+    (N, 18, 2) int32 where ``drawable``, else the human box at ``no_pose_level``. Limbs
+    ``limb_ends`` (L, 2) are drawn in order at ``limb_levels`` (later ones overwrite)."""
+    n, size = out.shape[0], out.shape[1]
+    flat = out.reshape(n, size * size * 3).view(np.uint64)
+    rows = np.empty((4, size * 3), np.uint8)
+    for i in range(n):
+        _paint_boxes(flat[i], rows, human[i], objects[i], not drawable[i], box_level, no_pose_level)
+        if not drawable[i]:
+            continue
+        for k in range(limb_ends.shape[0]):
+            a, b = limb_ends[k, 0], limb_ends[k, 1]
+            draw_line(out, i, 2, joints[i, a, 0], joints[i, a, 1], joints[i, b, 0], joints[i, b, 1],
+                      limb_levels[k])
