@@ -41,7 +41,6 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from tin_jax.data import raster
 from tin_jax.schema.body import NUM_JOINTS
 
 __all__ = [
@@ -272,6 +271,9 @@ def render_patterns_uint8(human_boxes, object_boxes, poses: np.ndarray, drawable
     if idx.size:
         pose_arr = np.asarray(poses, dtype=np.float64).reshape(n, -1)[idx]
         joints[idx] = joint_pattern_coords(h[idx], pose_arr, H[idx], size)
+    # numba on first use only: what merely imports the data modules (the GPU benchmarks, whose
+    # machines lack numba) never needs it
+    from tin_jax.data import raster  # pylint: disable=g-import-not-at-top
     # int() of the rounded floats; the masks follow Python's slicing (raster.paint_patterns)
     raster.paint_patterns(out, np.trunc(H).astype(np.int64), np.trunc(O).astype(np.int64), joints,
                           drawable, _LIMB_ENDS, _LIMB_LEVELS_U8, np.uint8(_BOX_LEVEL),
