@@ -59,15 +59,19 @@ def calibrated_stats(parts: state_model.ModelParts, params: dict, stats: dict, p
     ds, _ = ip.train_dataset(dataclasses.replace(pcfg, local_batch_size=num_images))
     batch = next(ds.as_numpy_iterator())
     host = jax.device_get((params, stats, parts.rest))
-    with jax.enable_x64(True):
-        wide = lambda tree: jax.tree.map(
-            lambda x: jnp.asarray(x, jnp.float64) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
-        p, s = wide(host[:2])
+    wide = lambda tree: jax.tree.map(
+        lambda x: jnp.asarray(x, jnp.float64) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
+
+    @jax.jit  # one program (compiled once, cached); op by op it took 7-15 s at test size
+    def measure(p, s, batch):
         model = dataclasses.replace(parts, rest=host[2]).merge(p, s)
-        image, patterns = wide(train_step.device_batch(jax.tree.map(jnp.asarray, batch)))
+        image, patterns = wide(train_step.device_batch(batch))
         calibrate_batch_norm(model, lambda m: m(image, batch["image_hw"], batch["human_boxes"],
                                                 batch["object_boxes"], patterns))
-        measured = nnx.to_pure_dict(nnx.split(model, nnx.Param, FrozenStat, ...)[2])
+        return nnx.to_pure_dict(nnx.split(model, nnx.Param, FrozenStat, ...)[2])
+
+    with jax.enable_x64(True):
+        measured = measure(*wide(host[:2]), batch)
         return jax.tree.map(lambda x: np.asarray(x, np.float32), measured)
 
 
