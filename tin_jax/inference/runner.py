@@ -80,8 +80,8 @@ class SequentialImages:
         import tensorflow as tf  # pylint: disable=g-import-not-at-top
         if self.it is None or index < self.next:  # (re)start from the first record
             spec = {"image/encoded": tf.io.FixedLenFeature([], tf.string)}
-            self.it = tf.data.TFRecordDataset(self.files).map(
-                lambda x: tf.io.parse_single_example(x, spec)["image/encoded"]).as_numpy_iterator()
+            self.it = tf.data.TFRecordDataset(self.files).map(ip.graph_fn(
+                lambda x: tf.io.parse_single_example(x, spec)["image/encoded"])).as_numpy_iterator()
             self.next = 0
         for _ in range(index - self.next):
             next(self.it)
@@ -94,7 +94,7 @@ def iterate_test_records(data_dir: str):
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     info = ip.load_info(data_dir)
     files = [f"{data_dir}/{s['file']}" for s in info.shards("test")]
-    for raw in tf.data.TFRecordDataset(files).map(features.parse_example).as_numpy_iterator():
+    for raw in tf.data.TFRecordDataset(files).map(ip.graph_fn(features.parse_example)).as_numpy_iterator():
         yield (features.decode_numpy(raw), raw["image/encoded"],
                (int(raw["image/height"]), int(raw["image/width"])))
 
