@@ -138,8 +138,8 @@ def paint_patterns(out, human, objects, joints, drawable, limb_ends, limb_levels
                    no_pose_level):
     """Paints ``out`` (N, S, S, 3) uint8, zeros on entry, S a multiple of 8: ch0 / ch1 the
     human / object box (``human``, ``objects`` (N, 4) int64 pattern boxes), ch2 the skeleton
-    of ``joints`` (N, 18, 2) int32 where ``drawable``, else the human box at ``no_pose_level``. Limbs
-    ``limb_ends`` (L, 2) are drawn in order at ``limb_levels`` (later ones overwrite)."""
+    of ``joints`` (N, 18, 2) int32 where ``drawable``, else the human box at ``no_pose_level``.
+    Limbs ``limb_ends`` (L, 2) are drawn in order at ``limb_levels`` (later ones overwrite)."""
     n, size = out.shape[0], out.shape[1]
     flat = out.reshape(n, size * size * 3).view(np.uint64)
     rows = np.empty((4, size * 3), np.uint8)
