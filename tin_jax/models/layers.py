@@ -36,3 +36,14 @@ class SpatialCNN(nnx.Module):
         x = max_pool2(jax.nn.relu(self.conv1(x)))
         x = max_pool2(jax.nn.relu(self.conv2(x)))
         return x.reshape(x.shape[:-3] + (-1,))
+
+
+def sp_cnn(spatial_width, *, rngs, dtype=None):
+    """TIN's ``conv{1,2}_sp`` over the two box channels: (64, 32) at ``TINConfig.spatial_width``
+    64, 5408 features."""
+    return SpatialCNN(2, spatial_width, spatial_width // 2, rngs=rngs, dtype=dtype)
+
+
+def pose_cnn(spatial_width, *, rngs, dtype=None):
+    """D's CNN over the pose channel: half the sp CNN's channels, (32, 16) at 64, 2704 features."""
+    return SpatialCNN(1, spatial_width // 2, spatial_width // 4, rngs=rngs, dtype=dtype)

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from tin_jax.schema.body import NUM_PARTS
-from tin_jax.models.layers import SpatialCNN, cls_init, conv, dense
+from tin_jax.models.layers import cls_init, conv, dense, pose_cnn
 from tin_jax.ops import roi
 
 PART_CHANNELS = 64
@@ -32,12 +32,12 @@ PART_FEATURES = NUM_PARTS * PART_CHANNELS  # part_att: 640
 
 class PartDiscriminator(nnx.Module):
     """One part's D (``binary_discriminator`` + ``binary_classification``): branch 1 =
-    [fc7_H, fc7_SH, part feature, sp, pose], branch 2 = [fc7_O, fc7_SO], own pose CNN."""
+    [fc7_H, fc7_SH, part feature, sp, pose], branch 2 = [fc7_O, fc7_SO], own pose CNN.
+    ``b1``: branch 1's width without the pose features (this D's pose CNN adds them)."""
 
     def __init__(self, b1, b2, fc, spatial_width, *, rngs, dropout, dtype=None):
-        sw = spatial_width
-        self.pose_map = SpatialCNN(1, sw // 2, sw // 4, rngs=rngs, dtype=dtype)
-        self.fc8_binary_1 = dense(b1, fc, rngs=rngs, dtype=dtype)
+        self.pose_map = pose_cnn(spatial_width, rngs=rngs, dtype=dtype)
+        self.fc8_binary_1 = dense(b1 + self.pose_map.features, fc, rngs=rngs, dtype=dtype)
         self.fc8_binary_2 = dense(b2, fc, rngs=rngs, dtype=dtype)
         self.fc9_binary = dense(2 * fc, fc, rngs=rngs, dtype=dtype)
         self.cls_score_binary = dense(fc, 2, rngs=rngs, init=cls_init, dtype=dtype)
@@ -53,9 +53,10 @@ class PartDiscriminator(nnx.Module):
 class PartLevel(nnx.Module):
     """The part branch: ``Compress``, ``vec_classification`` and ``binary_cls_all``."""
 
-    def __init__(self, head_c, res5_c, fc, spatial_width, *, rngs, dropout_att, dropout_binary,
-                 dtype=None):
-        """``spatial_width``: ``TINConfig.spatial_width`` (the sp and pose-map CNNs' sizes)."""
+    def __init__(self, head_c, res5_c, fc, sp_dim, spatial_width, *, rngs, dropout_att,
+                 dropout_binary, dtype=None):
+        """``sp_dim``: the sp CNN's feature count; ``spatial_width``: ``TINConfig.spatial_width``
+        (the size of each part D's pose-map CNN)."""
         self.dim_red_head = conv(head_c, PART_CHANNELS, 1, rngs=rngs, dtype=dtype)
         flat = CROP * CROP * PART_FEATURES
         # vec_classification: FC-drop-FC-drop-Linear10, all tf.random_normal_initializer(0, 0.01)
@@ -63,8 +64,7 @@ class PartLevel(nnx.Module):
         self.fully_connected_1 = dense(fc, fc, rngs=rngs, init=cls_init, dtype=dtype)
         self.fully_connected_2 = dense(fc, NUM_PARTS, rngs=rngs, init=cls_init, dtype=dtype)
         self.dropout_att = nnx.Dropout(dropout_att, rngs=rngs)
-        sp_dim, pose_dim = (13 * 13 * (spatial_width // k) for k in (2, 4))  # 5408, 2704
-        b1 = res5_c + head_c + PART_CHANNELS + sp_dim + pose_dim
+        b1 = res5_c + head_c + PART_CHANNELS + sp_dim  # + each part D's pose features
         b2 = res5_c + head_c
         self.binary_cls_all = nnx.List([
             PartDiscriminator(b1, b2, fc, spatial_width, rngs=rngs, dropout=dropout_binary,

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from tin_jax.models.layers import SpatialCNN, cls_init, conv, dense
+from tin_jax.models.layers import cls_init, conv, dense, pose_cnn, sp_cnn
 from tin_jax.models.parts import NUM_PARTS, PART_FEATURES, PartLevel
 from tin_jax.models.resnet import (SLIM_BN_EPS, FrozenBatchNorm, Res5, SlimResNet50, he_init,
                                    mask_padding)
@@ -104,7 +104,7 @@ class TIN(nnx.Module):
         self.block5 = Res5(scope="block5", in_features=head_c, base_depth=8 * cfg.width, dtype=dt,
                            rngs=rngs)  # object res5; backbone.block4 is the human res5
         sw = cfg.spatial_width
-        self.sp = SpatialCNN(2, sw, sw // 2, rngs=rngs, dtype=dt)  # resnet_v1_50/conv{1,2}_sp
+        self.sp = sp_cnn(sw, rngs=rngs, dtype=dt)  # resnet_v1_50/conv{1,2}_sp
         sp_dim = self.sp.features  # 5408
         self.head_phi = conv(head_c, att_c, 1, rngs=rngs, dtype=dt)
         self.head_g = conv(head_c, att_c, 1, rngs=rngs, dtype=dt)
@@ -123,11 +123,11 @@ class TIN(nnx.Module):
             self.cls_score_sp = dense(fc, cfg.num_classes, rngs=rngs, init=cls_init, dtype=dt)
             self.dropout_fc = nnx.Dropout(cfg.dropout_fc, rngs=rngs)
         if cfg.part_level:
-            self.parts = PartLevel(head_c, res5_c, fc, sw, rngs=rngs, dropout_att=cfg.dropout_fc,
-                                   dropout_binary=cfg.dropout_binary, dtype=dt)
+            self.parts = PartLevel(head_c, res5_c, fc, sp_dim, sw, rngs=rngs,
+                                   dropout_att=cfg.dropout_fc, dropout_binary=cfg.dropout_binary,
+                                   dtype=dt)
         if cfg.interactiveness:
-            self.pose_map = (SpatialCNN(1, sw // 2, sw // 4, rngs=rngs, dtype=dt)
-                             if cfg.pose_map else None)
+            self.pose_map = pose_cnn(sw, rngs=rngs, dtype=dt) if cfg.pose_map else None
             pose_dim = self.pose_map.features if cfg.pose_map else 0  # 2704
             part_dim = PART_FEATURES if cfg.part_level else 0
             if cfg.dataset == "hico":  # [fc7_H, fc7_SH, (part_att,) sp, pose] and [fc7_O, fc7_SO]
