@@ -12,8 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
-from tests.conftest import TINY_FLAGS, shrink
+from tests.conftest import ROOT, TINY_FLAGS, shrink
 from tests.test_train import TINY, _env, _free_port, _run
 from tin_jax.evaluation import hico_det
 

@@ -25,7 +25,6 @@ pytestmark = pytest.mark.xdist_group("nis")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # plain `pytest` (not `python -m pytest`) leaves out the root: configs/
     sys.path.insert(0, ROOT)
-TINY = TINY_FLAGS
 PIXEL_MEANS_BGR = np.array([102.9801, 115.9465, 122.7717], np.float32)  # cfg.PIXEL_MEANS
 NIS_DEFAULT = (0.9, 0.1)  # (thr_no, thr_in), spec §5.2
 NIS_OVERRIDES = {63: (0.95, 0.15), 43: (0.85, 0.1), 57: (0.85, 0.2), 48: (0.85, 0.2), 41: (0.85, 0.15),
@@ -97,12 +96,12 @@ def _d_logits(model, images, pairs):
     graph, state = nnx.split(model)
     run = jax.jit(lambda state, *x: nnx.merge(graph, state)(*x, train=False)["binary"][0])
     most = max(len(keys) for keys in pairs.values())
+    pad = lambda a, axis, n: np.pad(a, [(0, n - a.shape[k] if k == axis else 0) for k in range(a.ndim)])
     out = {}
     for i, keys in pairs.items():
         encoded, det = images[i]
         boxes = np.array(keys, np.float64)
         x, hw, hb, ob, pat = _network_input(encoded, boxes, [_pose_of(b, det) for b in boxes[:, :4]])
-        pad = lambda a, axis, n: np.pad(a, [(0, n - a.shape[k] if k == axis else 0) for k in range(a.ndim)])
         x = pad(pad(x, 1, TINY_MAX_LONG_SIDE), 2, TINY_MAX_LONG_SIDE)
         hb, ob, pat = (pad(a, 1, most) for a in (hb, ob, pat))
         logits = np.asarray(run(state, x, hw, hb, ob, pat), np.float64)[:len(keys)]
@@ -213,7 +212,7 @@ def test_d_can_come_from_config_eval_d_workdir(tiny, hico_dir, tmp_path):
     with open(other / "config.json", "w") as f:
         json.dump({"model": config.model.to_dict(), "seed": config.seed}, f)
     out = tmp_path / "out"
-    proc = _cli(f"--config.data.dir={hico_dir}", *TINY, f"--workdir={tiny.work}",
+    proc = _cli(f"--config.data.dir={hico_dir}", *TINY_FLAGS, f"--workdir={tiny.work}",
                 f"--detections={tiny.root / 'other'}", f"--out_dir={out}", f"--anno_dir={tiny.anno_dir}",
                 f"--config.eval.d_workdir={other}")
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -225,7 +224,7 @@ def test_d_can_come_from_config_eval_d_workdir(tiny, hico_dir, tmp_path):
 
 def test_drop_equals_tins_rule_on_a_direct_computation(tiny, hico_dir):
     out = tiny.root / "drop"
-    proc = _cli(f"--config.data.dir={hico_dir}", *TINY, f"--workdir={tiny.work}",
+    proc = _cli(f"--config.data.dir={hico_dir}", *TINY_FLAGS, f"--workdir={tiny.work}",
                 f"--detections={tiny.root / 'other'}", f"--out_dir={out}", f"--anno_dir={tiny.anno_dir}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     before, got = _rows(tiny.dets), _rows(hico_det.read_official_detections(out, tiny.gt))
@@ -313,7 +312,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(tiny, hico_dir, tmp_path):
     hico_det.write_official_detections(other, hico_det.HicoDetections(tuple(bad), dets.num_images), tiny.gt)
     obj = int(tiny.gt.class_object[c])
     k = c - int(tiny.gt.object_hoi_range[obj, 0])
-    common = [f"--config.data.dir={hico_dir}", *TINY, f"--workdir={tiny.work}", f"--anno_dir={tiny.anno_dir}"]
+    common = [f"--config.data.dir={hico_dir}", *TINY_FLAGS, f"--workdir={tiny.work}", f"--anno_dir={tiny.anno_dir}"]
     proc = _cli(*common, f"--detections={other}", f"--out_dir={tmp_path / 'o'}")
     _one_line_error(proc, f"{other / hico_det.detection_filename(obj)}: all_boxes{{{k + 1},{d.image[0] + 1}}} row 1",
                     "x2 < x1")

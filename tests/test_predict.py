@@ -21,8 +21,6 @@ from tin_jax.io.errors import DataFormatError
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # plain `pytest` (not `python -m pytest`) leaves out the root: configs/
     sys.path.insert(0, ROOT)
-TINY = TINY_FLAGS
-MAX_LONG_SIDE = TINY_MAX_LONG_SIDE
 PIXEL_MEANS_BGR = np.array([102.9801, 115.9465, 122.7717], np.float32)  # cfg.PIXEL_MEANS
 E = 2.718281828459  # getSigmoid's e (spec §5.2)
 NIS_DEFAULT = (0.9, 0.1)  # (thr_no, thr_in)
@@ -70,7 +68,7 @@ def _network_input(path, boxes_h, boxes_o, poses):
     from tin_jax.data import spatial
     bgr = cv2.imread(path, cv2.IMREAD_COLOR)
     h, w = bgr.shape[:2]
-    s = min(1.0, MAX_LONG_SIDE / max(h, w))
+    s = min(1.0, TINY_MAX_LONG_SIDE / max(h, w))
     if s < 1:
         bgr = cv2.resize(bgr, (round(w * s), round(h * s)), interpolation=cv2.INTER_LINEAR)
     x = bgr.astype(np.float32) - PIXEL_MEANS_BGR
@@ -175,7 +173,7 @@ def test_predict_scores_equal_a_direct_computation(tiny, hico_dir):
     """Also: predict needs only the workdir (its checkpoint carries the model spec), not the
     converted dataset the model was trained on: data.dir points nowhere here."""
     out = tiny.root / "out"
-    proc = _cli(f"--config.data.dir={tiny.root / 'dataset_moved_away'}", *TINY, f"--workdir={tiny.work}",
+    proc = _cli(f"--config.data.dir={tiny.root / 'dataset_moved_away'}", *TINY_FLAGS, f"--workdir={tiny.work}",
                 f"--detections={tiny.root / 'dets.json'}", f"--out_dir={out}", "--top=5")
     assert proc.returncode == 0, proc.stderr[-3000:]
     written = json.load(open(out / "predictions.json"))
