@@ -42,7 +42,7 @@ from flax import nnx  # noqa: E402
 from tin_jax.training import train_step  # noqa: E402
 from tin_jax.state import model as state_model  # noqa: E402
 from tin_jax.data import encoding  # noqa: E402
-from tin_jax.data import sampling  # noqa: E402
+from tin_jax.data import spatial  # noqa: E402
 from tin_jax.models import losses  # noqa: E402
 from tin_jax.models.resnet import FrozenStat, calibrate_batch_norm  # noqa: E402
 from tin_jax.models.tin import TIN, TINConfig, hoi_scores  # noqa: E402
@@ -78,8 +78,9 @@ def synthetic_batch(seed: int, batch: int, image_hw: tuple[int, int], pairs: int
                     num_classes: int = NUM_CLASSES) -> dict[str, np.ndarray]:
     """A random batch with the input pipeline's keys, shapes and compact dtypes.
 
-    ``image`` uint8 (B, H, W, 3) padded to ``bucket`` (default: the image size), ``patterns``
-    uint8 (k/20 stored as k), 0/1 uint8 labels; the first ``num_pos`` pairs are positives.
+    ``image`` uint8 (B, H, W, 3) padded to ``bucket`` (default: the image size),
+    ``pattern_geometry`` (two boxes and 17 limbs a pair, painted in the step), 0/1 uint8 labels;
+    the first ``num_pos`` pairs are positives.
     """
     rng = np.random.default_rng(seed)
     h, w = image_hw
@@ -87,7 +88,7 @@ def synthetic_batch(seed: int, batch: int, image_hw: tuple[int, int], pairs: int
     num_pos = pairs // 4 if num_pos is None else num_pos
     image = np.zeros((batch, bh, bw, 3), np.uint8)
     image[:, :h, :w] = rng.integers(0, 256, (batch, h, w, 3), dtype=np.uint8)
-    patterns = (rng.random((batch, pairs, 64, 64, 3)) < 0.2).astype(np.uint8) * sampling.PATTERN_SCALE
+    geometry = _pattern_geometry(rng, (batch, pairs))
     labels = np.zeros((batch, pairs, num_classes), np.uint8)
     rows = np.arange(pairs)[None, :] < num_pos
     cls = rng.integers(0, num_classes, (batch, pairs))
@@ -99,9 +100,22 @@ def synthetic_batch(seed: int, batch: int, image_hw: tuple[int, int], pairs: int
         human_boxes=human_boxes,
         part_boxes=np.repeat(human_boxes[:, :, None], 10, axis=2),  # a human without pose
         object_boxes=np.stack([_boxes(rng, pairs, h, w) for _ in range(batch)]),
-        patterns=patterns, labels=labels, person_labels=labels.copy(), binary=binary,
+        pattern_geometry=geometry, labels=labels, person_labels=labels.copy(), binary=binary,
         pair_mask=np.ones((batch, pairs), np.float32),
         num_pos=np.full((batch,), num_pos, np.int32))
+
+
+def _pattern_geometry(rng, lead: tuple[int, ...]) -> np.ndarray:
+    """Random ``spatial.pattern_geometry`` rows: a human and an object box on the 64 px canvas
+    and 17 visible limbs between points of it."""
+    g = np.zeros(lead + (spatial.GEOMETRY_LEN,), np.int16)
+    for box in (slice(0, 4), slice(4, 8)):
+        start = rng.integers(0, 48, lead + (2,))
+        g[..., box] = np.concatenate([start, start + rng.integers(1, 17, lead + (2,))], axis=-1)
+    limbs = np.ones(lead + (len(spatial.LIMBS), spatial.LIMB_FIELDS), np.int16)  # visible
+    limbs[..., 1:] = rng.integers(0, 64, limbs.shape[:-1] + (4,))
+    g[..., spatial.FIRST_LIMB:] = limbs.reshape(lead + (-1,))
+    return g
 
 
 def with_human_table(batch: dict[str, np.ndarray], distinct: int, rows: int) -> dict[str, np.ndarray]:

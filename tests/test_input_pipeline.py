@@ -14,6 +14,7 @@ from tests.reference import tin_blobs
 from tests.tolerances import Bounded, assert_within
 from tin_jax.data import encoding
 from tin_jax.data import input_pipeline as ip
+from tin_jax.training import train_step
 
 HICO_GT = "Trainval_GT_HICO_with_pose.pkl"
 HICO_NEG = "Trainval_Neg_HICO_with_pose.pkl"
@@ -60,8 +61,11 @@ def test_examples_match_original_blob_builder(raw_dir, hico_dir, originals):
         np.testing.assert_array_equal(b["object_boxes"][0, :n], ob[:, 1:])
         np.testing.assert_array_equal(b["labels"][0, :n], act)
         np.testing.assert_array_equal(b["binary"][0, :n], binary)
-        np.testing.assert_array_equal(encoding.decode_patterns(b["patterns"][0, :n]), pattern)
-        assert not b["patterns"][0, n:].any() and not b["labels"][0, n:].any()
+        # the patterns as the train step paints them from the shipped geometry, on the device
+        _, painted = train_step.device_batch(b)
+        np.testing.assert_array_equal(np.asarray(painted)[0, :n], pattern)
+        assert not np.asarray(painted)[0, n:].any() and not b["labels"][0, n:].any()
+        assert not b["pattern_geometry"][0, n:].any()
         h, w = shape[:2]
         np.testing.assert_array_equal(b["image_hw"][0], [h, w])
         np.testing.assert_array_equal(b["image"][0, :h, :w], im)  # bit-identical to cv2.imread
@@ -172,7 +176,7 @@ def test_max_long_side_scales_image_and_boxes(hico_dir):
     assert s == pytest.approx(160 / max(h, w))
     assert max(small["image_hw"][0]) == 160
     np.testing.assert_allclose(small["human_boxes"], base["human_boxes"] * s, rtol=1e-6)
-    np.testing.assert_array_equal(small["patterns"], base["patterns"])
+    np.testing.assert_array_equal(small["pattern_geometry"], base["pattern_geometry"])
 
 
 @pytest.mark.parametrize("long_side", [None, 160])

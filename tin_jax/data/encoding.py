@@ -33,9 +33,15 @@ def normalize_image(image, image_hw, xp=np):
     return xp.where((rows & cols)[..., None], x, xp.float32(0))
 
 
+# float32(k) / 20 for every byte k, divided here in IEEE arithmetic: XLA rewrites a division
+# by a constant into a product with its reciprocal, which gave 0.45, 0.65 and 0.9 one ulp high
+_DECODED_LEVELS = np.arange(256, dtype=np.float32) / np.float32(PATTERN_SCALE)
+
+
 def decode_patterns(patterns, xp=np):
-    """uint8 patterns (values k/20 stored as k) -> the original float32 values, exactly."""
-    return patterns.astype(xp.float32) / xp.float32(PATTERN_SCALE)
+    """uint8 patterns (values k/20 stored as k) -> the original float32 values, exactly (a
+    table lookup, the same on every backend)."""
+    return xp.asarray(_DECODED_LEVELS)[patterns]
 
 
 def bucket_for(height: int, width: int, buckets: Sequence[tuple[int, int]],

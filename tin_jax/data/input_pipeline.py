@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-from tin_jax.data import encoding, features, sampling
+from tin_jax.data import encoding, features, sampling, spatial
 from tin_jax.data.encoding import DEFAULT_BUCKETS, bucket_for
 from tin_jax.schema import body
 from tin_jax.schema.records import POSE_LEN, PairSet
@@ -171,7 +171,7 @@ def sampled_specs(cfg: PipelineConfig, num_labels: int) -> list[tuple[str, tf.DT
     specs = [
         ("human_boxes", tf.float32, [p, 4]), ("object_boxes", tf.float32, [p, 4]),
         ("labels", tf.uint8, [p, num_labels]), ("person_labels", tf.uint8, [p, num_labels]),
-        ("binary", tf.uint8, [p, 2]), ("patterns", tf.uint8, [p, 64, 64, 3]),
+        ("binary", tf.uint8, [p, 2]), ("pattern_geometry", tf.int16, [p, spatial.GEOMETRY_LEN]),
         ("pair_mask", tf.float32, [p]), ("num_pos", tf.int32, []),
     ] + ([("part_boxes", tf.float32, [p, body.NUM_PARTS, 4])] if cfg.part_boxes else [])
     if cfg.human_table_sizes is not None:
@@ -307,8 +307,9 @@ def train_dataset(cfg: PipelineConfig, *, start_step: int = 0, process_index: in
     ``cfg.part_boxes``), ``num_pos``, and with ``cfg.human_table_sizes`` the distinct human
     boxes ``human_table`` (B, U, 4) (U: the table size holding the batch's largest count)
     and ``human_index`` (B, max_pairs) int32, each pair's row. Labels are uint8 0/1
-    and ``patterns`` uint8 (see :func:`encoding.decode_patterns`): compact on the host,
-    widened on the device.
+    and the interaction patterns ``pattern_geometry`` (B, max_pairs, ``spatial.GEOMETRY_LEN``)
+    int16, painted on the device (``train_step.device_batch``): compact on the host, widened
+    on the device.
     """
     cfg, ds, facts = chunk_elements(cfg, start_step=start_step, process_index=process_index,
                                     process_count=process_count)

@@ -24,6 +24,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from tin_jax.data.spatial import FIRST_LIMB, LIMB_FIELDS, NO_POSE_FILL
+
 
 @numba.njit(cache=True, nogil=True)
 def _slice_bounds(start, stop, n):
@@ -33,36 +35,6 @@ def _slice_bounds(start, stop, n):
     if stop < 0:
         stop += n
     return min(max(start, 0), n), min(max(stop, 0), n)
-
-
-@numba.njit(cache=True, nogil=True)
-def _paint_boxes(flat, rows, human, objects, pose_fill, box_level, no_pose_level):
-    """One pattern's ch0 / ch1, the human / object box at ``box_level``, and ch2, the human
-    box at ``no_pose_level`` where ``pose_fill``; ``flat`` is the pattern's S * S * 3 bytes
-    as 8-byte words, zeros on entry. A row is one of four (inside the human box's rows or
-    not, the object's or not): the scratch ``rows`` (4, S * 3) gets those, then each
-    pattern row is a copy, word by word (byte by byte took 5x longer)."""
-    size = rows.shape[1] // 3
-    hy0, hy1 = _slice_bounds(human[1], human[3] + 1, size)
-    hx0, hx1 = _slice_bounds(human[0], human[2] + 1, size)
-    oy0, oy1 = _slice_bounds(objects[1], objects[3] + 1, size)
-    ox0, ox1 = _slice_bounds(objects[0], objects[2] + 1, size)
-    rows[:] = 0
-    for x in range(hx0, hx1):
-        for r in (2, 3):
-            rows[r, 3 * x] = box_level
-            rows[r, 3 * x + 2] = no_pose_level if pose_fill else 0
-    for x in range(ox0, ox1):
-        for r in (1, 3):
-            rows[r, 3 * x + 1] = box_level
-    words = rows.view(np.uint64)  # a row in 8-byte words (3 * S is a multiple of 8)
-    width = words.shape[1]
-    for y in range(size):
-        r = (2 if hy0 <= y < hy1 else 0) | (1 if oy0 <= y < oy1 else 0)
-        if r:
-            start = y * width
-            for j in range(width):
-                flat[start + j] = words[r, j]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -77,39 +49,44 @@ def _shift(a, b, c):
     return np.int64(np.float64(a) * np.float64(b) / np.float64(c))
 
 
+
 @numba.njit(cache=True, nogil=True)
-def draw_line(out, i, channel, x1, y1, x2, y2, level):
-    """``cv2.line(out[i, :, :, channel], (x1, y1), (x2, y2), level)``: thickness 1, LINE_8."""
-    size = out.shape[1]
+def clip_line(x1, y1, x2, y2, size):
+    """OpenCV's ``clipLine`` onto the ``size`` x ``size`` canvas: (visible, x1, y1, x2, y2),
+    the ends moved onto the canvas's edges (unchanged when both are inside)."""
     right = bottom = np.int64(size - 1)
     x1, y1, x2, y2 = np.int64(x1), np.int64(y1), np.int64(x2), np.int64(y2)
     c1 = _outcode(x1, y1, right, bottom)
     c2 = _outcode(x2, y2, right, bottom)
-    if (c1 | c2) != 0:  # clipLine
-        if (c1 & c2) == 0:
-            if c1 & 12:
-                a = 0 if c1 < 8 else bottom
-                x1 += _shift(a - y1, x2 - x1, y2 - y1)
-                y1 = a
-                c1 = (x1 < 0) + (x1 > right) * 2
-            if c2 & 12:
-                a = 0 if c2 < 8 else bottom
-                x2 += _shift(a - y2, x2 - x1, y2 - y1)
-                y2 = a
-                c2 = (x2 < 0) + (x2 > right) * 2
-            if (c1 & c2) == 0 and (c1 | c2) != 0:
-                if c1:
-                    a = 0 if c1 == 1 else right
-                    y1 += _shift(a - x1, y2 - y1, x2 - x1)
-                    x1 = a
-                    c1 = 0
-                if c2:
-                    a = 0 if c2 == 1 else right
-                    y2 += _shift(a - x2, y2 - y1, x2 - x1)
-                    x2 = a
-                    c2 = 0
-        if (c1 | c2) != 0:
-            return  # nothing of the segment is inside
+    if (c1 | c2) != 0 and (c1 & c2) == 0:
+        if c1 & 12:
+            a = 0 if c1 < 8 else bottom
+            x1 += _shift(a - y1, x2 - x1, y2 - y1)
+            y1 = a
+            c1 = (x1 < 0) + (x1 > right) * 2
+        if c2 & 12:
+            a = 0 if c2 < 8 else bottom
+            x2 += _shift(a - y2, x2 - x1, y2 - y1)
+            y2 = a
+            c2 = (x2 < 0) + (x2 > right) * 2
+        if (c1 & c2) == 0 and (c1 | c2) != 0:
+            if c1:
+                a = 0 if c1 == 1 else right
+                y1 += _shift(a - x1, y2 - y1, x2 - x1)
+                x1 = a
+                c1 = 0
+            if c2:
+                a = 0 if c2 == 1 else right
+                y2 += _shift(a - x2, y2 - y1, x2 - x1)
+                x2 = a
+                c2 = 0
+    return (c1 | c2) == 0, x1, y1, x2, y2
+
+
+@numba.njit(cache=True, nogil=True)
+def walk_line(canvas, x1, y1, x2, y2, level):
+    """The pixels of ``LineIterator`` from (x1, y1) to (x2, y2), both on the 2-D ``canvas``,
+    set to ``level``. ``tin_jax.data.painting`` has the same walk in closed form."""
     dx, dy = x2 - x1, y2 - y1
     if dx < 0:  # left to right
         dx, dy, x1, y1 = -dx, -dy, x2, y2
@@ -122,7 +99,7 @@ def draw_line(out, i, channel, x1, y1, x2, y2, level):
     err = dx - 2 * dy
     x, y = x1, y1
     for _ in range(dx + 1):
-        out[i, y, x, channel] = level
+        canvas[y, x] = level
         minor = err < 0
         err += -2 * dy + (2 * dx if minor else 0)
         if vertical:
@@ -134,20 +111,82 @@ def draw_line(out, i, channel, x1, y1, x2, y2, level):
 
 
 @numba.njit(cache=True, nogil=True)
-def paint_patterns(out, human, objects, joints, drawable, limb_ends, limb_levels, box_level,
-                   no_pose_level):
-    """Paints ``out`` (N, S, S, 3) uint8, zeros on entry, S a multiple of 8: ch0 / ch1 the
-    human / object box (``human``, ``objects`` (N, 4) int64 pattern boxes), ch2 the skeleton
-    of ``joints`` (N, 18, 2) int32 where ``drawable``, else the human box at ``no_pose_level``.
-    Limbs ``limb_ends`` (L, 2) are drawn in order at ``limb_levels`` (later ones overwrite)."""
+def draw_line(canvas, x1, y1, x2, y2, level):
+    """``cv2.line(canvas, (x1, y1), (x2, y2), level)`` on a 2-D square canvas: thickness 1,
+    LINE_8."""
+    visible, x1, y1, x2, y2 = clip_line(x1, y1, x2, y2, canvas.shape[0])
+    if visible:
+        walk_line(canvas, x1, y1, x2, y2, level)
+
+
+@numba.njit(cache=True, nogil=True)
+def _mask_bounds(out, box, size):
+    """``out`` = x0, y0, x1, y1: the pixels ``[y1:y2 + 1, x1:x2 + 1]`` of the integer ``box``
+    selects, by Python's slicing, as a half-open range of columns and of rows."""
+    out[0], out[2] = _slice_bounds(box[0], box[2] + 1, size)
+    out[1], out[3] = _slice_bounds(box[1], box[3] + 1, size)
+
+
+@numba.njit(cache=True, nogil=True)
+def fill_geometry(out, human, objects, joints, drawable, limb_ends, size):
+    """Writes each pair's pattern geometry (layout at ``spatial.GEOMETRY_LEN``) into ``out`` (N, G)
+    int16, zeros on entry: the box masks' bounds by Python's slicing of the integer pattern
+    boxes ``human`` / ``objects`` (N, 4) int64, and where ``drawable`` the limbs
+    ``limb_ends`` (L, 2) between ``joints`` (N, 18, 2) int32, clipped as ``cv2.line`` clips."""
+    for i in range(out.shape[0]):
+        _mask_bounds(out[i, 0:4], human[i], size)
+        _mask_bounds(out[i, 4:8], objects[i], size)
+        if not drawable[i]:
+            out[i, NO_POSE_FILL] = 1
+            continue
+        for k in range(limb_ends.shape[0]):
+            a, b = limb_ends[k, 0], limb_ends[k, 1]
+            visible, x1, y1, x2, y2 = clip_line(joints[i, a, 0], joints[i, a, 1], joints[i, b, 0],
+                                                joints[i, b, 1], size)
+            if visible:
+                o = FIRST_LIMB + LIMB_FIELDS * k
+                out[i, o], out[i, o + 1], out[i, o + 2], out[i, o + 3], out[i, o + 4] = 1, x1, y1, x2, y2
+
+
+@numba.njit(cache=True, nogil=True)
+def _paint_boxes(flat, rows, human, objects, fill, box_level, no_pose_level):
+    """One pattern's ch0 / ch1, the human / object box (mask bounds x0, y0, x1, y1) at
+    ``box_level``, and ch2, the human box at ``no_pose_level`` where ``fill``; ``flat`` is the
+    pattern's S * S * 3 bytes as 8-byte words, zeros on entry. A row is one of four (inside
+    the human box's rows or not, the object's or not): the scratch ``rows`` (4, S * 3) gets
+    those, then each pattern row is a copy, word by word (byte by byte took 5x longer)."""
+    size = rows.shape[1] // 3
+    rows[:] = 0
+    for x in range(human[0], human[2]):
+        for r in (2, 3):
+            rows[r, 3 * x] = box_level
+            rows[r, 3 * x + 2] = no_pose_level if fill else 0
+    for x in range(objects[0], objects[2]):
+        for r in (1, 3):
+            rows[r, 3 * x + 1] = box_level
+    words = rows.view(np.uint64)  # a row in 8-byte words (3 * S is a multiple of 8)
+    width = words.shape[1]
+    for y in range(size):
+        r = (2 if human[1] <= y < human[3] else 0) | (1 if objects[1] <= y < objects[3] else 0)
+        if r:
+            start = y * width
+            for j in range(width):
+                flat[start + j] = words[r, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def paint_geometry(out, geometry, limb_levels, box_level, no_pose_level):
+    """Paints ``out`` (N, S, S, 3) uint8, zeros on entry, S a multiple of 8, from the pairs'
+    ``geometry`` (N, G) (layout at ``spatial.GEOMETRY_LEN``): ch0 / ch1 the human / object box, ch2
+    the visible limbs at ``limb_levels``, in order (later ones overwrite), or the human box at
+    ``no_pose_level`` where the geometry asks for the no-pose fill."""
     n, size = out.shape[0], out.shape[1]
     flat = out.reshape(n, size * size * 3).view(np.uint64)
     rows = np.empty((4, size * 3), np.uint8)
     for i in range(n):
-        _paint_boxes(flat[i], rows, human[i], objects[i], not drawable[i], box_level, no_pose_level)
-        if not drawable[i]:
-            continue
-        for k in range(limb_ends.shape[0]):
-            a, b = limb_ends[k, 0], limb_ends[k, 1]
-            draw_line(out, i, 2, joints[i, a, 0], joints[i, a, 1], joints[i, b, 0], joints[i, b, 1],
-                      limb_levels[k])
+        g = geometry[i]
+        _paint_boxes(flat[i], rows, g[0:4], g[4:8], g[NO_POSE_FILL] != 0, box_level, no_pose_level)
+        for k in range(limb_levels.shape[0]):
+            o = FIRST_LIMB + LIMB_FIELDS * k
+            if g[o]:
+                walk_line(out[i, :, :, 2], g[o + 1], g[o + 2], g[o + 3], g[o + 4], limb_levels[k])

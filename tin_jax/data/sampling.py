@@ -59,7 +59,8 @@ class SamplingConfig:
 
 def encode_patterns(patterns: np.ndarray) -> np.ndarray:
     """float32 patterns -> uint8 (exact: ``k / 20`` in float32 is the original value).
-    uint8 patterns (:func:`sample_chunk` renders them encoded) are returned as they are."""
+    uint8 patterns (``spatial.render_patterns_uint8`` paints them encoded) are returned as they
+    are."""
     if patterns.dtype == np.uint8:
         return patterns
     return np.rint(patterns * PATTERN_SCALE).astype(np.uint8)
@@ -86,8 +87,9 @@ def sample_chunk(gt: PairSet, neg: PairSet, chunk_index: int, image_hw: tuple[in
     Returns a dict with ``human_boxes``/``object_boxes`` (N, 4) float32, ``labels``
     (N, num_labels) float32, ``person_labels`` (N, num_labels) (V-COCO's all-action
     label of the person, zeros for negatives), ``binary`` (N, 2) float32 (index 0 =
-    interactive), ``patterns`` (N, 64, 64, 3) uint8 (encoded, see :func:`encode_patterns`)
-    and ``num_pos``; with ``part_rng`` also ``part_boxes`` (N, 10, 4) float32.
+    interactive), ``pattern_geometry`` (N, ``spatial.GEOMETRY_LEN``) int16, the interaction
+    patterns as integers (painted in the train step, ``painting.paint_patterns``), and
+    ``num_pos``; with ``part_rng`` also ``part_boxes`` (N, 10, 4) float32.
     """
     start = chunk_index * cfg.chunk_size
     idx = list(range(start, min(start + cfg.chunk_size, gt.size)))
@@ -135,7 +137,7 @@ def sample_chunk(gt: PairSet, neg: PairSet, chunk_index: int, image_hw: tuple[in
         labels=multi_hot(labels, num_labels),
         person_labels=multi_hot(person, num_labels),
         binary=binary,
-        patterns=spatial.render_patterns_uint8(hb, ob, poses, drawable),
+        pattern_geometry=spatial.pattern_geometry(hb, ob, poses, drawable),
         num_pos=np.int32(num_pos),
     )
     if part_rng is not None:

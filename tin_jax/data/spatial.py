@@ -10,7 +10,10 @@ optional 17-keypoint pose (spec §4.3; original: ``lib/ult/ult.py`` ``bbox_trans
 * ch2 = the pose map: 17 one-pixel ``cv2.line`` limbs with grey levels 0.15, 0.20, ..., 0.95
   drawn in the human's pattern box, or 0.05 inside the human box when no usable pose is given.
 
-The pixels are painted by :mod:`tin_jax.data.raster` (compiled; ``cv2.line``'s exact walk).
+The floats are settled in numpy (:func:`pattern_geometry`: integer boxes, clipped limb ends);
+the pixels are painted from those integers, on the host by :mod:`tin_jax.data.raster`
+(compiled; ``cv2.line``'s exact walk) or with array operations on the device by
+:mod:`tin_jax.data.painting` (what training does).
 Everything reproduces the original pixel for pixel (tested against a line-by-line transcription
 in ``tests/reference/tin_original.py``).  Quirks kept on purpose:
 
@@ -55,6 +58,8 @@ __all__ = [
     "interaction_patterns",
     "interaction_patterns_uint8",
     "render_patterns_uint8",
+    "pattern_geometry",
+    "GEOMETRY_LEN",
     "PATTERN_SCALE",
 ]
 
@@ -71,11 +76,22 @@ NO_POSE_VALUE = 0.05
 #: Every pattern value is a multiple of 1/20 (boxes 1, no-pose fill 0.05, limbs 0.15..0.95):
 #: the uint8 encoding stores ``v`` as ``k = rint(20 * v)``, and ``float32(k) / 20`` is ``v``.
 PATTERN_SCALE = 20
-_BOX_LEVEL = PATTERN_SCALE
-_NO_POSE_LEVEL = int(np.rint(np.float32(NO_POSE_VALUE) * PATTERN_SCALE))
-_LIMB_LEVELS = tuple(int(np.rint(np.float32(c) * PATTERN_SCALE)) for c in LIMB_COLORS)
+#: The encoded grey levels: boxes, the no-pose fill, each limb (same order as :data:`LIMBS`).
+BOX_LEVEL = PATTERN_SCALE
+NO_POSE_LEVEL = int(np.rint(np.float32(NO_POSE_VALUE) * PATTERN_SCALE))
+LIMB_LEVELS_U8 = np.array([np.rint(np.float32(c) * PATTERN_SCALE) for c in LIMB_COLORS], np.uint8)
 _LIMB_ENDS = np.array(LIMBS, dtype=np.intp)  # (17, 2) joint indices
-_LIMB_LEVELS_U8 = np.array(_LIMB_LEVELS, dtype=np.uint8)
+
+#: A pair's pattern geometry (:func:`pattern_geometry`), int16; all zeros is an empty pattern:
+#:   [0:4]  the human box's mask: columns x0 <= x < x1, rows y0 <= y < y1 (on the canvas);
+#:   [4:8]  the object box's mask, alike;
+#:   [8]    1 where ch2 is the no-pose fill of the human box (no usable pose);
+#:   [9 + 5 l : 14 + 5 l]  limb l (order of :data:`LIMBS`): visible (0/1), x1, y1, x2, y2,
+#:          its ends already clipped onto the canvas as ``cv2.line`` clips them.
+NO_POSE_FILL = 8
+FIRST_LIMB = 9
+LIMB_FIELDS = 5
+GEOMETRY_LEN = FIRST_LIMB + LIMB_FIELDS * len(LIMBS)
 
 PoseLike = Union[None, Sequence[float], np.ndarray]
 
@@ -248,9 +264,14 @@ def _check_pairs(human_boxes, object_boxes):
     return h, o
 
 
-def render_patterns_uint8(human_boxes, object_boxes, poses: np.ndarray, drawable: np.ndarray,
-                          size: int = 64) -> np.ndarray:
-    """:func:`interaction_patterns_uint8` with the poses already as arrays.
+def pattern_geometry(human_boxes, object_boxes, poses: np.ndarray, drawable: np.ndarray,
+                     size: int = 64) -> np.ndarray:
+    """The pairs' patterns as integers: (N, GEOMETRY_LEN) int16 (layout at ``GEOMETRY_LEN``).
+
+    Every float of a pattern (the box rounding, the joints' mapping) is settled here, on the
+    host in numpy; what is left to paint the pixels, from these integers, is exact integer
+    arithmetic: :func:`render_patterns_uint8` paints on the host, ``painting.paint_patterns``
+    with array operations on the device. 188 bytes a pair instead of a pattern's 12,288.
 
     Args:
       human_boxes, object_boxes: ``(N, 4)`` image boxes.
@@ -258,10 +279,8 @@ def render_patterns_uint8(human_boxes, object_boxes, poses: np.ndarray, drawable
       drawable: ``(N,)`` bool, True where the pair's skeleton is drawn (else the no-pose fill).
     """
     h, o = _check_pairs(human_boxes, object_boxes)
-    if size % 8:
-        raise ValueError(f"pattern size {size}: must be a multiple of 8 (the original's is 64)")
     n = len(h)
-    out = np.zeros((n, size, size, 3), dtype=np.uint8)
+    out = np.zeros((n, GEOMETRY_LEN), dtype=np.int16)
     if n == 0:
         return out
     H, O = pattern_boxes(h, o, size)
@@ -274,10 +293,24 @@ def render_patterns_uint8(human_boxes, object_boxes, poses: np.ndarray, drawable
     # numba on first use only: what merely imports the data modules (the GPU benchmarks, whose
     # machines lack numba) never needs it
     from tin_jax.data import raster  # pylint: disable=g-import-not-at-top
-    # int() of the rounded floats; the masks follow Python's slicing (raster.paint_patterns)
-    raster.paint_patterns(out, np.trunc(H).astype(np.int64), np.trunc(O).astype(np.int64), joints,
-                          drawable, _LIMB_ENDS, _LIMB_LEVELS_U8, np.uint8(_BOX_LEVEL),
-                          np.uint8(_NO_POSE_LEVEL))
+    # int() of the rounded floats; the masks follow Python's slicing
+    raster.fill_geometry(out, np.trunc(H).astype(np.int64), np.trunc(O).astype(np.int64), joints,
+                         drawable, _LIMB_ENDS, size)
+    return out
+
+
+def render_patterns_uint8(human_boxes, object_boxes, poses: np.ndarray, drawable: np.ndarray,
+                          size: int = 64) -> np.ndarray:
+    """:func:`interaction_patterns_uint8` with the poses already as arrays (see
+    :func:`pattern_geometry` for the arguments), painted on the host."""
+    if size % 8:
+        raise ValueError(f"pattern size {size}: must be a multiple of 8 (the original's is 64)")
+    geometry = pattern_geometry(human_boxes, object_boxes, poses, drawable, size)
+    out = np.zeros((len(geometry), size, size, 3), dtype=np.uint8)
+    if len(geometry):
+        from tin_jax.data import raster  # pylint: disable=g-import-not-at-top
+        raster.paint_geometry(out, geometry, LIMB_LEVELS_U8, np.uint8(BOX_LEVEL),
+                              np.uint8(NO_POSE_LEVEL))
     return out
 
 

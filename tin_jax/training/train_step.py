@@ -19,13 +19,13 @@ import optax
 from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from tin_jax.data import encoding, sampling
+from tin_jax.data import encoding, painting, sampling
 from tin_jax.models import losses
 from tin_jax.schema import classes
 from tin_jax.state.model import ModelParts
 from tin_jax.training import optim
 
-BATCH_KEYS = ("image", "image_hw", "human_boxes", "object_boxes", "patterns", "labels",
+BATCH_KEYS = ("image", "image_hw", "human_boxes", "object_boxes", "pattern_geometry", "labels",
               "person_labels", "binary", "pair_mask", "num_pos", "part_boxes", "human_table",
               "human_index")
 # present only when the config asks: part boxes (part level), the distinct-human table
@@ -48,9 +48,11 @@ def loss_weights(metadata: dict, config) -> dict[str, np.ndarray]:
 
 
 def device_batch(batch: dict):
-    """Widens the pipeline's compact host encodings on the device."""
+    """Widens the pipeline's compact host encodings on the device: the image normalized, the
+    interaction patterns painted from their geometry (float32, the original's values)."""
     image = encoding.normalize_image(batch["image"], batch["image_hw"], xp=jnp)
-    patterns = encoding.decode_patterns(batch["patterns"], xp=jnp)
+    patterns = encoding.decode_patterns(painting.paint_patterns(batch["pattern_geometry"], xp=jnp),
+                                        xp=jnp)
     return image, patterns
 
 
