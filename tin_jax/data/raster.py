@@ -1,24 +1,25 @@
-"""The pixels of the interaction patterns, compiled: box masks and one-pixel limbs.
+"""The interaction patterns' integers and pixels on the host, compiled: box masks and limbs.
 
-The patterns are the largest cost of a training example on the host (80 pairs, 17 limbs
-each): drawn with one ``cv2`` call per limb and numpy masks they took 1.6-1.8 ms per example
-on a 2-core AMD EPYC VM, painted here 0.45-0.58 ms (with the pattern geometry in numpy).
-Here one compiled loop paints them, pixel for pixel what ``cv2.line`` (thickness 1,
-``LINE_8``) and Python's slicing give:
+Two steps, each one compiled loop over the pairs (drawn with one ``cv2`` call per limb and
+numpy masks the patterns took 1.6-1.8 ms per 80-pair example on a 2-core AMD EPYC VM, with
+these loops 0.45-0.58 ms, the geometry's floats in numpy included):
 
-* a limb is OpenCV's ``LineIterator`` walk (8-connected Bresenham, drawn left to right):
-  with ``dx >= dy`` the error starts at ``dx - 2 dy``, every step moves along the major
-  axis and, where the error was negative, one pixel along the minor one;
-* an end outside the canvas is first moved by OpenCV's ``clipLine`` (Cohen-Sutherland on
-  int64, the intersection ``x += (a - y) * (x2 - x1) / (y2 - y1)`` in double, truncated),
-  so a clipped limb is the walk between the clipped ends, not the unclipped line's pixels;
-* a box fills ``[y1:y2 + 1, x1:x2 + 1]`` with Python's slice rules (a negative bound counts
-  from the end, then both are clamped to the canvas).
+* ``fill_geometry``: each pair's integer geometry (layout at ``spatial.GEOMETRY_LEN``), what
+  the training pipeline ships: a box's mask bounds are ``[y1:y2 + 1, x1:x2 + 1]`` by Python's
+  slice rules (a negative bound counts from the end, then both are clamped to the canvas); a
+  limb's ends are moved onto the canvas by OpenCV's ``clipLine`` (Cohen-Sutherland on int64,
+  the intersection ``x += (a - y) * (x2 - x1) / (y2 - y1)`` in double, truncated), so a
+  clipped limb is the walk between the clipped ends, not the unclipped line's pixels;
+* ``paint_geometry``: the pixels of that geometry, what ``cv2.line`` (thickness 1,
+  ``LINE_8``) and numpy's slicing give: a limb is OpenCV's ``LineIterator`` walk (8-connected
+  Bresenham, drawn left to right): with ``dx >= dy`` the error starts at ``dx - 2 dy``, every
+  step moves along the major axis and, where the error was negative, one pixel along the
+  minor one. The train step paints the same geometry with array operations
+  (``tin_jax.data.painting``).
 
 ``tests/test_raster.py`` checks both against ``cv2.line`` and numpy slicing;
 ``tests/test_spatial.py`` the whole patterns against a transcription of the original.
 """
-
 from __future__ import annotations
 
 import numba
