@@ -23,7 +23,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from tin_jax.data import spatial
+from tin_jax.data import encoding, spatial
+
+
+def float_patterns(geometry, xp=np):
+    """The float32 interaction patterns (the original's values, exactly) of ``(...,
+    GEOMETRY_LEN)`` geometry: what the network reads, painted where it runs."""
+    return encoding.decode_patterns(paint_patterns(geometry, xp=xp), xp=xp)
 
 
 def paint_patterns(geometry, size: int = 64, xp=np):

@@ -59,6 +59,7 @@ __all__ = [
     "interaction_patterns_uint8",
     "render_patterns_uint8",
     "pattern_geometry",
+    "interaction_geometry",
     "GEOMETRY_LEN",
     "PATTERN_SCALE",
 ]
@@ -325,6 +326,14 @@ def _poses_as_arrays(poses, n: int):
     for i in np.flatnonzero(drawable):
         arr[i] = np.asarray(poses[i], dtype=np.float64)
     return arr, drawable
+
+
+def interaction_geometry(human_boxes, object_boxes, poses: Optional[Sequence[PoseLike]] = None,
+                         size: int = 64) -> np.ndarray:
+    """:func:`pattern_geometry` of the pairs of :func:`interaction_patterns` (same arguments)."""
+    h, o = _check_pairs(human_boxes, object_boxes)
+    arr, drawable = _poses_as_arrays(poses, len(h))
+    return pattern_geometry(h, o, arr, drawable, size)
 
 
 def interaction_patterns_uint8(human_boxes, object_boxes,

@@ -51,8 +51,7 @@ def device_batch(batch: dict):
     """Widens the pipeline's compact host encodings on the device: the image normalized, the
     interaction patterns painted from their geometry (float32, the original's values)."""
     image = encoding.normalize_image(batch["image"], batch["image_hw"], xp=jnp)
-    patterns = encoding.decode_patterns(painting.paint_patterns(batch["pattern_geometry"], xp=jnp),
-                                        xp=jnp)
+    patterns = painting.float_patterns(batch["pattern_geometry"], xp=jnp)
     return image, patterns
 
 
