@@ -13,7 +13,7 @@ optional 17-keypoint pose (spec §4.3; original: ``lib/ult/ult.py`` ``bbox_trans
 The floats are settled in numpy (:func:`pattern_geometry`: integer boxes, clipped limb ends);
 the pixels are painted from those integers, on the host by :mod:`tin_jax.data.raster`
 (compiled; ``cv2.line``'s exact walk) or with array operations on the device by
-:mod:`tin_jax.data.painting` (what training does).
+:mod:`tin_jax.data.painting` (what training and inference do).
 Everything reproduces the original pixel for pixel (tested against a line-by-line transcription
 in ``tests/reference/tin_original.py``).  Quirks kept on purpose:
 
