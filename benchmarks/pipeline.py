@@ -167,8 +167,8 @@ def _stages(out: str, part_boxes: bool, n: int = 96) -> dict:
                geometry=timed(each(lambda ak: geometry(*ak[0], **ak[1]), captured)))
     total = timed(lambda: run(False))
     res["rest of the sampling"] = total - res["geometry"]
-    res["(patterns painted on the host, geometry included)"] = timed(each(lambda ak: spatial.render_patterns_uint8(*ak[0], **ak[1]),
-                                        captured))
+    host_painted = each(lambda ak: spatial.render_patterns_uint8(*ak[0], **ak[1]), captured)
+    res["(patterns painted on the host, geometry included)"] = timed(host_painted)
     if part_boxes:
         res["part boxes"] = timed(lambda: run(True)) - total
     return res

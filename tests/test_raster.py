@@ -20,10 +20,7 @@ _jax_paint = jax.jit(lambda g: painting.paint_patterns(g, xp=jnp))
 
 def _paint(painter: str, geometry: np.ndarray) -> np.ndarray:
     if painter == "raster":
-        out = np.zeros((len(geometry), SIZE, SIZE, 3), np.uint8)
-        raster.paint_geometry(out, geometry, spatial.LIMB_LEVELS_U8, np.uint8(spatial.BOX_LEVEL),
-                              np.uint8(spatial.NO_POSE_LEVEL))
-        return out
+        return spatial.paint_geometry_uint8(geometry, SIZE)
     if painter == "numpy":
         return np.concatenate([painting.paint_patterns(g) for g in np.array_split(geometry, 8)])
     return np.concatenate([np.asarray(_jax_paint(g)) for g in np.array_split(geometry, 8)])

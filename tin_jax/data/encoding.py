@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tin_jax.data.sampling import PATTERN_SCALE
+from tin_jax.data.spatial import PATTERN_SCALE
 from tin_jax.schema.image import PIXEL_MEANS_BGR
 
 # The padded image shapes of a batch, one compilation each; images larger than all of them

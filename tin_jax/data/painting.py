@@ -27,6 +27,9 @@ import numpy as np
 
 from tin_jax.data import encoding, spatial
 
+# the grey level of each limb number (from 1; 0: no limb)
+_LIMB_NUMBER_LEVELS = np.concatenate([[0], spatial.LIMB_LEVELS_U8]).astype(np.uint8)
+
 
 def float_patterns(geometry, xp=np):
     """The float32 interaction patterns (the original's values, exactly) of ``(...,
@@ -76,7 +79,7 @@ def paint_patterns(geometry, size: int = 64, xp=np):
     row = xp.broadcast_to(xp.arange(m)[:, None, None], pixel.shape)
     last = _scatter_max(xp.zeros((m, size * size + 1), xp.int32), (row, pixel), number, xp)
     last = last[:, :-1].reshape(m, size, size)
-    levels = xp.asarray(np.concatenate([[0], spatial.LIMB_LEVELS_U8]).astype(np.uint8))
+    levels = xp.asarray(_LIMB_NUMBER_LEVELS)
     pose = xp.where(last > 0, levels[last], xp.where(fill, np.uint8(spatial.NO_POSE_LEVEL), np.uint8(0)))
     box = lambda on_box: xp.where(on_box, np.uint8(spatial.BOX_LEVEL), np.uint8(0))
     out = xp.stack([box(human), box(objects), pose.astype(xp.uint8)], axis=-1)

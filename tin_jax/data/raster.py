@@ -50,7 +50,6 @@ def _shift(a, b, c):
     return np.int64(np.float64(a) * np.float64(b) / np.float64(c))
 
 
-
 @numba.njit(cache=True, nogil=True)
 def clip_line(x1, y1, x2, y2, size):
     """OpenCV's ``clipLine`` onto the ``size`` x ``size`` canvas: (visible, x1, y1, x2, y2),

@@ -22,14 +22,12 @@ import dataclasses
 import numpy as np
 
 from tin_jax.data import jitter, parts, spatial
+from tin_jax.data.spatial import PATTERN_SCALE
 from tin_jax.schema.records import PairSet
 
 CHUNK_SIZE = 5  # TIN's interval_divide
 POS_AUGMENT = 15
 NEG_SELECT = 60
-# Every value of an interaction pattern is a multiple of 1/20 (boxes 1, no-pose
-# fill 0.05, limb gray levels 0.15..0.95), so k/20 is stored as the byte k.
-PATTERN_SCALE = 20
 
 
 @dataclasses.dataclass(frozen=True)

@@ -58,6 +58,7 @@ __all__ = [
     "interaction_patterns",
     "interaction_patterns_uint8",
     "render_patterns_uint8",
+    "paint_geometry_uint8",
     "pattern_geometry",
     "interaction_geometry",
     "GEOMETRY_LEN",
@@ -306,7 +307,13 @@ def render_patterns_uint8(human_boxes, object_boxes, poses: np.ndarray, drawable
     :func:`pattern_geometry` for the arguments), painted on the host."""
     if size % 8:
         raise ValueError(f"pattern size {size}: must be a multiple of 8 (the original's is 64)")
-    geometry = pattern_geometry(human_boxes, object_boxes, poses, drawable, size)
+    return paint_geometry_uint8(pattern_geometry(human_boxes, object_boxes, poses, drawable, size),
+                                size)
+
+
+def paint_geometry_uint8(geometry: np.ndarray, size: int = 64) -> np.ndarray:
+    """(N, size, size, 3) uint8 patterns of (N, GEOMETRY_LEN) geometry, painted on the host
+    (``raster.paint_geometry``; ``size`` a multiple of 8)."""
     out = np.zeros((len(geometry), size, size, 3), dtype=np.uint8)
     if len(geometry):
         from tin_jax.data import raster  # pylint: disable=g-import-not-at-top
