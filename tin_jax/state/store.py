@@ -14,6 +14,7 @@ import os
 import jax
 import orbax.checkpoint as ocp
 
+from tin_jax.state import stderr_guard
 from tin_jax.state.spec import ModelSpec, SpecMismatchError
 
 UNREADABLE_SUFFIX = ".unreadable"
@@ -94,7 +95,8 @@ def restore(mngr: ocp.CheckpointManager, abstract_state: dict, step: int, *,
     weights); a step that cannot be read raises :class:`CheckpointError` naming it."""
     where = os.path.join(str(mngr.directory), str(step))
     try:
-        got = mngr.restore(step, args=ocp.args.Composite(state=_restore_args(abstract_state, partial)))
+        with stderr_guard.guard():
+            got = mngr.restore(step, args=ocp.args.Composite(state=_restore_args(abstract_state, partial)))
     except SpecMismatchError:
         raise
     except Exception as e:  # tensorstore, orbax and json raise many types for a damaged step
