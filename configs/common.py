@@ -59,6 +59,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.part_level = False  # TPAMI's part-level interactiveness (configs/rcd.py, rcd3.py)
     c.model.hoi_classifier = True  # False: a D-only network (TPAMI's TIN_HICO_with_part)
     c.model.width = 64  # ResNet-50; smaller = CPU demo / tests, no pretrained weights
+    c.model.resnet_units = (3, 4, 6, 3)  # block1..3 and res5: ResNet-50's; fewer = tests only
     c.model.fc_dim = 1024
     # The spatial CNN's first-conv channels (TIN: 64; the pose-map CNN has half): smaller = tests
     c.model.spatial_width = 64

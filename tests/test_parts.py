@@ -123,7 +123,8 @@ def _config(name):
     c = {"rcd": rcd, "rcd3": rcd3}[name].get_config()
     m = c.model
     cfg = TINConfig(part_level=m.part_level, hoi_classifier=m.hoi_classifier,
-                    d_negative_copy=m.d_negative_copy, width=4, fc_dim=16, spatial_width=8)
+                    d_negative_copy=m.d_negative_copy, width=4, resnet_units=(1, 1, 1, 1), fc_dim=16,
+                    spatial_width=8)
     return cfg, tuple(c.loss.terms)
 
 

@@ -35,7 +35,7 @@ def _inputs(rng, B=2, P=6, H=80, W=112):
 
 
 def _tiny(**kw):
-    return TINConfig(width=8, fc_dim=64, spatial_width=8, **kw)
+    return TINConfig(width=8, resnet_units=(1, 1, 1, 1), fc_dim=64, spatial_width=8, **kw)
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))

@@ -142,8 +142,9 @@ def _mismatch_line(src: str, kind: str, cfg, e) -> str:
         (e.unmatched, "variable(s) the model does not have")) if x]
     first = (e.shape_mismatch or e.unfilled or e.unmatched or [""])[0]
     return (f"{src}: a {kind} checkpoint that does not match this config's model ({cfg.dataset}, "
-            f"{cfg.num_classes} classes, width {cfg.width}, fc_dim {cfg.fc_dim}, interactiveness "
-            f"{cfg.interactiveness}, pose_map {cfg.pose_map}, part_level {cfg.part_level}): "
+            f"{cfg.num_classes} classes, width {cfg.width}, resnet_units {tuple(cfg.resnet_units)}, "
+            f"fc_dim {cfg.fc_dim}, interactiveness {cfg.interactiveness}, pose_map {cfg.pose_map}, "
+            f"part_level {cfg.part_level}): "
             f"{', '.join(counts)}; first: {first}")
 
 

@@ -43,6 +43,8 @@ from flax import nnx
 
 SLIM_BN_EPS = 1.001e-5  # TF 1.12's fused batch norm raised slim's 1e-5 to this; TIN's weights expect it
 TORCH_BN_EPS = 1e-5
+# bottleneck units of block1 .. block4 in ResNet-50 (block4: TIN's res5)
+RESNET50_UNITS = (3, 4, 6, 3)
 
 # slim's variance_scaling_initializer() (He, fan-in, truncated normal); only matters when not loading weights.
 he_init = nnx.initializers.variance_scaling(2.0, "fan_in", "truncated_normal")
@@ -204,9 +206,9 @@ class Res5(SlimBlock):
     """
 
     def __init__(self, *, scope: str = "block4", in_features: int = 1024, base_depth: int = 512,
-                 dtype: Any = None, precision: Any = None, rngs: nnx.Rngs):
-        super().__init__(in_features, base_depth, 3, 1, scope=scope, dtype=dtype, precision=precision,
-                         rngs=rngs)
+                 num_units: int = 3, dtype: Any = None, precision: Any = None, rngs: nnx.Rngs):
+        super().__init__(in_features, base_depth, num_units, 1, scope=scope, dtype=dtype,
+                         precision=precision, rngs=rngs)
 
 
 class SlimResNet50(nnx.Module):
@@ -216,20 +218,22 @@ class SlimResNet50(nnx.Module):
     ``with_block4``) is the human res5, applied by the caller to 7x7 RoI crops.
     """
 
-    def __init__(self, *, with_block4: bool = True, width: int = 64, dtype: Any = None,
+    def __init__(self, *, with_block4: bool = True, width: int = 64,
+                 units: tuple[int, int, int, int] = RESNET50_UNITS, dtype: Any = None,
                  precision: Any = None, rngs: nnx.Rngs):
         """``width`` is the stem's channel count (64 in ResNet-50); every stage scales with it.
-        Anything but 64 is a smaller network for tests and CPU demos, with no pretrained
+        ``units``: the bottleneck units of block1 .. block4 (ResNet-50's ``RESNET50_UNITS``).
+        Anything else is a smaller network for tests and CPU demos, with no pretrained
         weights: head channels are ``16 * width``, res5 outputs ``32 * width``."""
         self.dtype = dtype
         self.width = width
         kw = dict(dtype=dtype, precision=precision, rngs=rngs)
         w = width
         self.conv1 = ConvBN(3, w, 7, stride=2, **kw)
-        self.block1 = SlimBlock(w, w, 3, 2, scope="block1", **kw)
-        self.block2 = SlimBlock(4 * w, 2 * w, 4, 2, scope="block2", **kw)
-        self.block3 = SlimBlock(8 * w, 4 * w, 6, 1, scope="block3", **kw)
-        self.block4 = (Res5(scope="block4", in_features=16 * w, base_depth=8 * w, **kw)
+        self.block1 = SlimBlock(w, w, units[0], 2, scope="block1", **kw)
+        self.block2 = SlimBlock(4 * w, 2 * w, units[1], 2, scope="block2", **kw)
+        self.block3 = SlimBlock(8 * w, 4 * w, units[2], 1, scope="block3", **kw)
+        self.block4 = (Res5(scope="block4", in_features=16 * w, base_depth=8 * w, num_units=units[3], **kw)
                        if with_block4 else None)
 
     def stem(self, x: jax.Array, valid_hw: jax.Array | None = None) -> jax.Array:

@@ -26,7 +26,7 @@ from flax import nnx
 
 from tin_jax.models.layers import cls_init, conv, dense, pose_cnn, sp_cnn
 from tin_jax.models.parts import NUM_PARTS, PART_FEATURES, PartLevel
-from tin_jax.models.resnet import (SLIM_BN_EPS, FrozenBatchNorm, Res5, SlimResNet50, he_init,
+from tin_jax.models.resnet import (RESNET50_UNITS, SLIM_BN_EPS, FrozenBatchNorm, Res5, SlimResNet50, he_init,
                                    mask_padding)
 from tin_jax.ops import roi
 
@@ -49,6 +49,8 @@ class TINConfig:
     hoi_classifier: bool = True  # False: a D-only network (TPAMI's TIN_HICO_with_part)
     fc_dim: int = 1024
     width: int = 64  # backbone stem width; 64 = ResNet-50 (anything else: tests / CPU demo)
+    # bottleneck units of block1, block2, block3 and of each res5 (ResNet-50's; fewer: tests)
+    resnet_units: tuple[int, int, int, int] = RESNET50_UNITS
     # channels of the spatial CNN's first conv; its second has half, D's pose-map CNN half of
     # each: 64 = TIN's (64, 32) and (32, 16). On a CPU these convolutions over 64x64 patterns
     # dominate a small-width step; tests shrink them too.
@@ -100,9 +102,10 @@ class TIN(nnx.Module):
         dt = cfg.dtype
         fc = cfg.fc_dim
         head_c, res5_c, att_c = 16 * cfg.width, 32 * cfg.width, 8 * cfg.width  # 1024, 2048, 512
-        self.backbone = SlimResNet50(with_block4=True, width=cfg.width, dtype=dt, rngs=rngs)
-        self.block5 = Res5(scope="block5", in_features=head_c, base_depth=8 * cfg.width, dtype=dt,
-                           rngs=rngs)  # object res5; backbone.block4 is the human res5
+        units = tuple(cfg.resnet_units)
+        self.backbone = SlimResNet50(with_block4=True, width=cfg.width, units=units, dtype=dt, rngs=rngs)
+        self.block5 = Res5(scope="block5", in_features=head_c, base_depth=8 * cfg.width, num_units=units[3],
+                           dtype=dt, rngs=rngs)  # object res5; backbone.block4 is the human res5
         sw = cfg.spatial_width
         self.sp = sp_cnn(sw, rngs=rngs, dtype=dt)  # resnet_v1_50/conv{1,2}_sp
         sp_dim = self.sp.features  # 5408

@@ -22,7 +22,7 @@ RARE_BELOW = 10  # HICO-DET's rare classes: fewer than 10 training instances
 # config.model fields that shape the network (and so the checkpoint): a --config that
 # differs from the checkpoint in one of them describes another model.
 ARCHITECTURE_FIELDS = ("interactiveness", "pose_map", "d_negative_copy", "part_level",
-                       "hoi_classifier", "fc_dim", "width", "spatial_width", "dtype")
+                       "hoi_classifier", "fc_dim", "width", "resnet_units", "spatial_width", "dtype")
 
 
 class SpecMismatchError(ValueError):
@@ -71,6 +71,8 @@ class ModelSpec:
         try:
             model = dict(d["model"])
             model["dtype"] = None if model["dtype"] == "float32" else jnp.dtype(model["dtype"])
+            if "resnet_units" in model:  # JSON's list; specs written before the field: ResNet-50
+                model["resnet_units"] = tuple(model["resnet_units"])
             info = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d["classes"].items()}
             return cls(TINConfig(**model), ClassInfo(**info))
         except (KeyError, TypeError) as e:
@@ -88,6 +90,7 @@ def model_config(config, metadata: dict) -> TINConfig:
                      interactiveness=m.interactiveness, pose_map=m.pose_map,
                      d_negative_copy=m.d_negative_copy, part_level=m.part_level,
                      hoi_classifier=m.hoi_classifier, fc_dim=m.fc_dim, width=m.width,
+                     resnet_units=tuple(m.get("resnet_units", TINConfig.resnet_units)),
                      spatial_width=m.get("spatial_width", TINConfig.spatial_width),
                      dtype=None if m.dtype == "float32" else jnp.dtype(m.dtype))
 
