@@ -158,18 +158,25 @@ def tiny(raw_dir, hico_dir, tmp_path_factory):
                                                              None)))
     stats = nnx.to_pure_dict(nnx.split(model, nnx.Param, FrozenStat, ...)[2])
     logits = _d_logits(parts.merge(params, stats), images, pairs)
-    # D's last layer is affine: shifting its bias shifts both logits of every pair. Each default
-    # threshold (thr_in 0.1, thr_no 0.9) goes into the widest gap of its logits near their median.
+    # D's last layer is affine: scaling its kernel and bias scales both logits of every pair,
+    # shifting its bias shifts them. Each logit is spread to an interquartile range of 2 (a
+    # random network's D can be nearly constant: its logits' gaps then hold no threshold with
+    # a margin), then each default threshold (thr_in 0.1, thr_no 0.9) goes into the widest gap
+    # of its logits near their median.
     l = np.array(list(logits.values()))
+    scale = 2 / np.subtract(*np.percentile(l, [75, 25], axis=0))
+    l = l * scale
     shift = np.array([_to_gap(l[:, 0], 0.1), _to_gap(l[:, 1], 0.9)])
-    params["cls_score_binary"]["bias"] = params["cls_score_binary"]["bias"] + jnp.asarray(shift, jnp.float32)
+    layer = params["cls_score_binary"]
+    layer["kernel"] = layer["kernel"] * jnp.asarray(scale, jnp.float32)
+    layer["bias"] = layer["bias"] * jnp.asarray(scale, jnp.float32) + jnp.asarray(shift, jnp.float32)
     tx, _, _ = optim.make_optimizer(config.optim, params)
     state = dict(params=params, stats=jax.device_put(stats, repl), opt=tx.init(params),
                  step=jnp.zeros((), jnp.int32))
     mngr = store.manager(str(root / "work"))
     store.save(mngr, state, model_spec.spec_of(config, ip.load_info(config.data.dir).metadata), config.seed)
     mngr.wait_until_finished()
-    d = {k: 1 / (1 + np.exp(-(v + shift))) for k, v in logits.items()}
+    d = {k: 1 / (1 + np.exp(-(v * scale + shift))) for k, v in logits.items()}
     return types.SimpleNamespace(root=root, work=root / "work", config=config, gt=gt, dets=dets, d=d,
                                  anno_dir=anno_dir)
 
@@ -204,7 +211,7 @@ def test_d_can_come_from_config_eval_d_workdir(tiny, hico_dir, tmp_path):
     config = tiny.config.copy_and_resolve_references()
     _, _, params, stats, _ = scoring.load_model(config, str(tiny.work),
                                                        NamedSharding(state_model.make_mesh(), P()))
-    params["cls_score_binary"]["bias"] = params["cls_score_binary"]["bias"] + jnp.array([-30.0, 30.0])
+    params["cls_score_binary"]["bias"] = params["cls_score_binary"]["bias"] + jnp.array([-1e3, 1e3])  # beyond any logit: sigmoid 0 and 1
     other = tmp_path / "other_d"
     mngr = store.manager(str(other))
     store.save(mngr, dict(params=params, stats=stats, step=jnp.asarray(1, jnp.int32)), model_spec.spec_of(config, ip.load_info(config.data.dir).metadata), config.seed)

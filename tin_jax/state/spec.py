@@ -83,6 +83,14 @@ def dtype_name(dtype: Any) -> str:
     return "float32" if dtype is None else jnp.dtype(dtype).name
 
 
+def _resnet_units(m) -> tuple[int, int, int, int]:
+    units = tuple(m.get("resnet_units", TINConfig.resnet_units))
+    if len(units) != 4 or not all(isinstance(u, int) and u >= 1 for u in units):
+        raise ValueError(f"config.model.resnet_units: four unit counts >= 1 (block1, block2, block3, "
+                         f"res5), got {units} (ml_collections joins the values of a flag given twice)")
+    return units
+
+
 def model_config(config, metadata: dict) -> TINConfig:
     """The network of ``config.model`` for a dataset (``metadata``: its metadata.json)."""
     m = config.model
@@ -90,7 +98,7 @@ def model_config(config, metadata: dict) -> TINConfig:
                      interactiveness=m.interactiveness, pose_map=m.pose_map,
                      d_negative_copy=m.d_negative_copy, part_level=m.part_level,
                      hoi_classifier=m.hoi_classifier, fc_dim=m.fc_dim, width=m.width,
-                     resnet_units=tuple(m.get("resnet_units", TINConfig.resnet_units)),
+                     resnet_units=_resnet_units(m),
                      spatial_width=m.get("spatial_width", TINConfig.spatial_width),
                      dtype=None if m.dtype == "float32" else jnp.dtype(m.dtype))
 
