@@ -30,6 +30,7 @@ def test_the_spec_survives_json_and_names_its_network():
 
 def test_a_spec_written_before_resnet_units_is_resnet_50():
     _, spec = _spec()
+    assert spec.model.resnet_units == RESNET50_UNITS  # configs/common.py spells the same units
     old = json.loads(model_spec.dumps(spec))
     del old["model"]["resnet_units"]
     assert model_spec.ModelSpec.from_json(old, "here").model.resnet_units == RESNET50_UNITS == (3, 4, 6, 3)
